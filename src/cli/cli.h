@@ -1,0 +1,16 @@
+/*
+ * The `crmflow` command line: one function per subcommand family. Each takes
+ * the arguments after its name and returns the process exit status
+ * (0 success, 1 refused or failed, 2 usage error), per shared/contracts.md.
+ */
+#ifndef CF_CLI_H
+#define CF_CLI_H
+
+#include <stdio.h>
+
+int cf_cli_feel(int argc, char **argv);
+
+/* Prints "crmflow: " and the message to stderr. */
+void cf_cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
