@@ -228,7 +228,7 @@ static bool type_matches(const struct feel_type *t, const struct cf_feel_value *
       if (v->type != CF_FEEL_CONTEXT) return false;
       for (uint32_t i = 0; i < t->n; i++) {
         const struct cf_feel_value *e = cf_feel_ctx_get(v->u.ctx, t->names[i], strlen(t->names[i]));
-        if (!e || !type_matches(t->types[i], e)) return false;
+        if (!e || (e->type != CF_FEEL_NULL && !type_matches(t->types[i], e))) return false;
       }
       return true;
     case T_FUNCTION: {
@@ -588,6 +588,32 @@ struct iter_state {
   bool decided;
 };
 
+/* The dates from a to b (either direction), one day apart. */
+static int date_steps(struct cf_feel_eval *ev, const struct cf_feel_value *a,
+                      const struct cf_feel_value *b, struct cf_feel_value *out) {
+  int cmp;
+  if (cf_feel_compare(a, b, &cmp)) return CF_OK;
+  struct cf_feel_value day, cur;
+  day.type = CF_FEEL_DT_DURATION;
+  day.u.dt.secs = cmp <= 0 ? 86400 : -86400;
+  day.u.dt.nanos = 0;
+  int rc = cf_feel_list_new(out, 0);
+  if (rc) return rc;
+  cf_feel_value_copy(&cur, a);
+  for (uint32_t i = 0; i < MAX_LIST; i++) {
+    struct cf_feel_value item, next_day;
+    cf_feel_value_copy(&item, &cur);
+    if ((rc = cf_feel_list_push(out, &item))) break;
+    int c;
+    if (cf_feel_compare(&cur, b, &c) || c == 0) break;
+    if ((rc = cf__feel_temporal_arith(ev, '+', &cur, &day, &next_day))) break;
+    if (next_day.type != CF_FEEL_DATE) break;
+    cur = next_day;
+  }
+  if (rc) cf_feel_value_release(out);
+  return rc;
+}
+
 /* Domain of an iteration context as a list (a numeric range expands). */
 static int domain_of(struct cf_feel_eval *ev, const struct node *dn, struct cf_feel_value *out) {
   if (dn && dn->kind == N_RANGE && dn->op == 'f') {
@@ -600,8 +626,10 @@ static int domain_of(struct cf_feel_eval *ev, const struct node *dn, struct cf_f
     }
     int64_t from, to;
     cf_feel_set_null(out);
-    if (!cf_feel_number_to_int64(&a, &from) || !cf_feel_number_to_int64(&b, &to)) {
-      cf__feel_warn(ev, "a for-loop range needs whole numbers at both ends");
+    if (a.type == CF_FEEL_DATE && b.type == CF_FEEL_DATE) {
+      rc = date_steps(ev, &a, &b, out);
+    } else if (!cf_feel_number_to_int64(&a, &from) || !cf_feel_number_to_int64(&b, &to)) {
+      cf__feel_warn(ev, "a for-loop range needs whole numbers (or dates) at both ends");
     } else if ((from > to ? from - to : to - from) >= MAX_LIST) {
       cf__feel_warn(ev, "a for-loop range of more than %d numbers", MAX_LIST);
     } else {
@@ -634,7 +662,7 @@ static int domain_of(struct cf_feel_eval *ev, const struct node *dn, struct cf_f
     int64_t from, to;
     cf_feel_set_null(out);
     if (cf_feel_number_to_int64(&r->start, &from) && cf_feel_number_to_int64(&r->end, &to) &&
-        (from > to ? from - to : to - from) < MAX_LIST) {
+        from <= to && to - from < MAX_LIST) {
       if (!r->start_incl) from += from <= to ? 1 : -1;
       if (!r->end_incl) to -= from <= to ? 1 : -1;
       int64_t step = from <= to ? 1 : -1;

@@ -77,6 +77,7 @@ struct parser {
   struct cf_error *err;
   bool failed;
   bool nomem;
+  bool no_filter; /* parsing the end of an interval: `[1..10[` closes, it is no filter */
   int depth;
   const char *const *known;
   size_t nknown;
@@ -685,7 +686,10 @@ out:
 /* An interval whose opening bracket was already read: start..end then ] ) or [ */
 static struct node *finish_interval(struct parser *p, uint32_t pos, bool start_incl,
                                     struct node *start) {
+  bool saved = p->no_filter;
+  p->no_filter = true;
   struct node *end = parse_expr(p);
+  p->no_filter = saved;
   struct node *n = mk(p, N_RANGE, pos);
   if (!n) return NULL;
   n->a = start;
@@ -939,7 +943,19 @@ static struct node *unary_range(struct parser *p, uint32_t pos) {
   return n;
 }
 
+static struct node *parse_primary_inner(struct parser *p);
+
+/* Brackets nest: inside them a '[' is a filter again. */
 static struct node *parse_primary(struct parser *p) {
+  bool saved = p->no_filter;
+  bool opens = p->tok.kind == TK_PUNCT && strchr("([{]", p->tok.p[0]) && p->tok.p[1] == '\0';
+  if (opens) p->no_filter = false;
+  struct node *n = parse_primary_inner(p);
+  p->no_filter = saved;
+  return n;
+}
+
+static struct node *parse_primary_inner(struct parser *p) {
   uint32_t pos = p->tok.start;
   struct token t = p->tok;
   switch (t.kind) {
@@ -1079,7 +1095,7 @@ static struct node *parse_postfix(struct parser *p) {
       }
       n->namelen = n->name ? (uint32_t)strlen(n->name) : 0;
       a = n;
-    } else if (accept_punct(p, "[")) {
+    } else if (!p->no_filter && accept_punct(p, "[")) {
       struct node *n = mk(p, N_FILTER, pos);
       if (!n) break;
       n->a = a;
@@ -1090,7 +1106,10 @@ static struct node *parse_postfix(struct parser *p) {
       expect_punct(p, "]", "to close the filter");
       a = n;
     } else if (accept_punct(p, "(")) {
+      bool saved = p->no_filter;
+      p->no_filter = false;
       a = parse_call_args(p, a, pos);
+      p->no_filter = saved;
     } else {
       break;
     }

@@ -249,7 +249,8 @@ static bool parse_datetime(const char *s, size_t len, bool date_only, struct cf_
 
 static bool parse_date(const char *s, size_t len, struct cf_feel_temporal *t) {
   struct cf_time_civil c;
-  if (cf_time_parse_date(s, len, &c) != len)
+  size_t n = cf_time_parse_date(s, len, &c);
+  if (!n || n != len)
     return false;
   memset(t, 0, sizeof *t);
   t->year = (int32_t)c.year;

@@ -49,11 +49,13 @@ static void setup(void) {
 
 /* Converts v to JSON and serializes it, as the CLI would. */
 static void emit(const struct cf_feel_value *v) {
-  struct json_object *j = cf_feel_to_json(v);
-  if (j) {
+  struct json_object *j = NULL;
+  if (cf_feel_to_json(v, &j) == CF_OK) {
     const char *s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
     if (!s) abort();
     json_object_put(j);
+  } else if (j) {
+    abort(); /* a failed conversion leaves *out NULL */
   }
 }
 

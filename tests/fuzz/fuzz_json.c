@@ -21,8 +21,8 @@
 
 /* FEEL value -> JSON text (new, cf_free). NULL if the conversion failed. */
 static char *to_text(const struct cf_feel_value *v) {
-  struct json_object *j = cf_feel_to_json(v);
-  if (!j) return NULL;
+  struct json_object *j = NULL; /* NULL is JSON null */
+  if (cf_feel_to_json(v, &j) != CF_OK) return NULL;
   char *s = cf_json_dump(j);
   json_object_put(j);
   return s;
