@@ -323,7 +323,9 @@ static bool orderable(const struct cf_feel_value *v) {
 
 /*
  * range(from): "[1..10]", "(1..10]", "]1..10[", "[@\"2012-01-01\"..@\"2012-12-31\")".
- * Both ends are required literals of one type, and start <= end.
+ * The ends are literals of one type with start <= end; one end may be left
+ * out behind an open bracket ("[2..)" is >= 2, "(..2)" is < 2), as the
+ * spec's examples show.
  */
 static int bi_range(struct cf_feel_eval *ev, const struct cf_feel_value *args, size_t nargs,
                     struct cf_feel_value *out) {
@@ -345,16 +347,18 @@ static int bi_range(struct cf_feel_eval *ev, const struct cf_feel_value *args, s
   if (dots == blen) goto bad;
   size_t l1 = dots, l2 = blen - dots - 2;
   const char *e1 = trim(body, &l1), *e2 = trim(body + dots + 2, &l2);
-  if (!is_endpoint_literal(e1, l1) || !is_endpoint_literal(e2, l2)) goto bad;
-  rc = cf__feel_eval_text(ev, e1, l1, &lo);
-  if (rc == CF_OK) rc = cf__feel_eval_text(ev, e2, l2, &hi);
+  /* An end may be left out only where its bracket is open: "[2..)" is >= 2, "[2..]" is nothing. */
+  if ((l1 == 0 && (start_incl || l2 == 0)) || (l2 == 0 && end_incl)) goto bad;
+  if ((l1 && !is_endpoint_literal(e1, l1)) || (l2 && !is_endpoint_literal(e2, l2))) goto bad;
+  if (l1) rc = cf__feel_eval_text(ev, e1, l1, &lo);
+  if (rc == CF_OK && l2) rc = cf__feel_eval_text(ev, e2, l2, &hi);
   if (rc != CF_OK) goto out;
-  if (!orderable(&lo) || lo.type != hi.type) {
+  if ((l1 && !orderable(&lo)) || (l2 && !orderable(&hi)) || (l1 && l2 && lo.type != hi.type)) {
     cf__feel_warn(ev, "range: the ends must be values of one ordered type");
     goto out;
   }
   int c;
-  if (cf_feel_compare(&lo, &hi, &c) != CF_OK || c > 0) {
+  if (l1 && l2 && (cf_feel_compare(&lo, &hi, &c) != CF_OK || c > 0)) {
     cf__feel_warn(ev, "range: the start is after the end");
     goto out;
   }

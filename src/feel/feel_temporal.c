@@ -859,6 +859,8 @@ static int bad_arg(struct cf_feel_eval *ev, struct cf_feel_value *out, const cha
                    const char *param, const struct cf_feel_value *v, const char *want) {
   if (v->type == CF_FEEL_NULL)
     cf__feel_warn(ev, "%s: %s is null", fn, param);
+  else if (v->type == CF_FEEL_NUMBER && strcmp(want, "an integer") == 0)
+    cf__feel_warn(ev, "%s: %s must be an integer", fn, param);
   else
     cf__feel_warn(ev, "%s: %s must be %s, not %s", fn, param, want, tname(v));
   cf_feel_set_null(out);

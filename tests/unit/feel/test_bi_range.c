@@ -190,6 +190,13 @@ static void test_range_reads_text(void **state) {
          "[date(\"2012-01-01\")..date(\"2012-12-31\")]",
          "true");
   EXPECT("5 in range(\"[1..10]\")", "true");
+  /* An end may be left out behind an open bracket only (the spec's examples). */
+  EXPECT("range(\"[2..)\") = >= 2", "true");
+  EXPECT("range(\"(..2)\") = < 2", "true");
+  EXPECT("includes(range(\"[2..)\"), 10000)", "true");
+  EXPECT("before(range(\"(..2)\"), 2)", "true");
+  EXPECT_NULL("range(\"(..)\")");
+  EXPECT_NULL("range(\"[..]\")");
   EXPECT_NULL("range(\"[1..]\")");
   EXPECT_NULL("range(\"[..1]\")");
   EXPECT_NULL("range(\"[3..1]\")");
