@@ -1017,7 +1017,9 @@ static int eval(struct cf_feel_eval *ev, const struct node *n, struct cf_feel_va
         cf_feel_value_release(&b);
         break;
       }
-      if (a.type == CF_FEEL_NULL && b.type == CF_FEEL_NULL && n->a->kind != N_LIT) {
+      if ((a.type == CF_FEEL_NULL || b.type == CF_FEEL_NULL) && n->op != 'u') {
+        /* `[1..null]`: only `< 10` and friends make a range open at one end. */
+        cf__feel_warn(ev, "a range endpoint is null");
         cf_feel_value_release(&a);
         cf_feel_value_release(&b);
         break;

@@ -927,6 +927,7 @@ static struct node *unary_range(struct parser *p, uint32_t pos) {
   struct node *null_lit = lit_node(p, pos);
   struct node *n = mk(p, N_RANGE, pos);
   if (!n || !null_lit) return NULL;
+  n->op = 'u'; /* one end open by construction, not a null written by the user */
   if (!strcmp(op, "<") || !strcmp(op, "<=")) {
     n->a = null_lit;
     n->b = end;
