@@ -148,7 +148,8 @@ static int eval_jsonl(const struct cf_feel_env *env) {
     int rc;
     if (!jexpr || !json_object_is_type(jexpr, json_type_string)) {
       char msg[600];
-      snprintf(msg, sizeof msg, "%s", req ? "the line needs an \"expr\" string" : err.msg);
+      snprintf(msg, sizeof msg, "%s",
+               req || err.code == CF_OK ? "the line needs an \"expr\" string" : err.msg);
       struct json_object *o = json_object_new_object();
       json_object_object_add(o, "value", NULL);
       json_object_object_add(o, "type", json_object_new_string("null"));
@@ -230,7 +231,7 @@ int cf_cli_feel(int argc, char **argv) {
   struct cf_error err;
   if (vars_text) {
     jvars = cf_json_parse(vars_text, strlen(vars_text), &err);
-    if (!jvars) {
+    if (!jvars && err.code != CF_OK) {
       cf_cli_errorf("--vars: %s", err.msg);
       return 2;
     }
