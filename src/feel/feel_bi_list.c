@@ -250,72 +250,92 @@ static int bi_max(struct cf_feel_eval *ev, const struct cf_feel_value *args, siz
   return extreme(ev, "max", 1, args, nargs, out);
 }
 
-/* *sum = the exact (34-digit) sum of the items, which are numbers. */
-static bool sum_of(struct cf_feel_eval *ev, const char *fname, const struct items *it,
-                   decNumber *sum) {
+/*
+ * Sums and statistics accumulate in a wider decimal and round to 34 digits
+ * once, at the end: sum([1E+40, 1, -1E+40]) is 1, not 0, and mean and
+ * stddev are correctly rounded rather than off in the last digit after
+ * several roundings. decNumber supports such wider numbers: a struct with
+ * the decNumber layout and a longer digit array, passed as a decNumber.
+ */
+#define WIDE_DIGITS 72
+
+struct wide {
+  int32_t digits;
+  int32_t exponent;
+  uint8_t bits;
+  decNumberUnit lsu[(WIDE_DIGITS + DECDPUN - 1) / DECDPUN];
+};
+
+static decNumber *dn(struct wide *w) { return (decNumber *)(void *)w; }
+
+static void wide_context(decContext *ctx) {
+  cf__feel_dec_context(ctx);
+  ctx->digits = WIDE_DIGITS;
+  ctx->clamp = 0;
+}
+
+/* *sum = the sum of the items, which are numbers, to WIDE_DIGITS digits. */
+static bool wide_sum(struct cf_feel_eval *ev, const char *fname, const struct items *it,
+                     struct wide *sum) {
+  decContext ctx;
+  wide_context(&ctx);
+  decNumberZero(dn(sum));
+  for (size_t i = 0; i < it->n; i++) decNumberAdd(dn(sum), dn(sum), &it->v[i].u.number, &ctx);
+  return dec_ok(ev, fname, &ctx, dn(sum));
+}
+
+/* *out = w rounded to 34 digits, or null and a warning if it does not fit. */
+static void set_rounded(struct cf_feel_eval *ev, const char *fname, struct wide *w,
+                        struct cf_feel_value *out) {
   decContext ctx;
   cf__feel_dec_context(&ctx);
-  decNumberZero(sum);
-  for (size_t i = 0; i < it->n; i++) {
-    decNumber t;
-    decNumberAdd(&t, sum, &it->v[i].u.number, &ctx);
-    *sum = t;
-  }
-  return dec_ok(ev, fname, &ctx, sum);
+  decNumber r;
+  decNumberPlus(&r, dn(w), &ctx);
+  if (dec_ok(ev, fname, &ctx, &r)) set_number(out, &r);
 }
 
 static int bi_sum(struct cf_feel_eval *ev, const struct cf_feel_value *args, size_t nargs,
                   struct cf_feel_value *out) {
   struct items it;
-  decNumber sum;
+  struct wide sum;
   cf_feel_set_null(out);
   if (!varargs_items(ev, "sum", args, nargs, &it) || !all_numbers(ev, "sum", &it) || it.n == 0)
     return CF_OK;
-  if (sum_of(ev, "sum", &it, &sum)) set_number(out, &sum);
+  if (wide_sum(ev, "sum", &it, &sum)) set_rounded(ev, "sum", &sum, out);
   return CF_OK;
 }
 
 static int bi_product(struct cf_feel_eval *ev, const struct cf_feel_value *args, size_t nargs,
                       struct cf_feel_value *out) {
   struct items it;
+  struct wide p;
   cf_feel_set_null(out);
   if (!varargs_items(ev, "product", args, nargs, &it) || !all_numbers(ev, "product", &it) ||
       it.n == 0)
     return CF_OK;
   decContext ctx;
-  cf__feel_dec_context(&ctx);
-  decNumber p;
-  decNumberCopy(&p, &it.v[0].u.number);
-  for (size_t i = 1; i < it.n; i++) {
-    decNumber t;
-    decNumberMultiply(&t, &p, &it.v[i].u.number, &ctx);
-    p = t;
-  }
-  if (dec_ok(ev, "product", &ctx, &p)) set_number(out, &p);
+  wide_context(&ctx);
+  decNumberFromInt32(dn(&p), 1);
+  for (size_t i = 0; i < it.n; i++) decNumberMultiply(dn(&p), dn(&p), &it.v[i].u.number, &ctx);
+  if (dec_ok(ev, "product", &ctx, dn(&p))) set_rounded(ev, "product", &p, out);
   return CF_OK;
-}
-
-/* *mean = the arithmetic mean of n > 0 numbers. */
-static bool mean_of(struct cf_feel_eval *ev, const char *fname, const struct items *it,
-                    decNumber *mean) {
-  decNumber sum, count;
-  if (!sum_of(ev, fname, it, &sum)) return false;
-  decContext ctx;
-  cf__feel_dec_context(&ctx);
-  decNumberFromUInt32(&count, (uint32_t)it->n);
-  decNumberDivide(mean, &sum, &count, &ctx);
-  return dec_ok(ev, fname, &ctx, mean);
 }
 
 static int bi_mean(struct cf_feel_eval *ev, const struct cf_feel_value *args, size_t nargs,
                    struct cf_feel_value *out) {
   struct items it;
-  decNumber mean;
+  struct wide sum;
   cf_feel_set_null(out);
   if (!varargs_items(ev, "mean", args, nargs, &it) || !all_numbers(ev, "mean", &it) ||
-      it.n == 0)
+      it.n == 0 || !wide_sum(ev, "mean", &it, &sum))
     return CF_OK;
-  if (mean_of(ev, "mean", &it, &mean)) set_number(out, &mean);
+  /* Dividing at 34 digits rounds the exact quotient once. */
+  decContext ctx;
+  cf__feel_dec_context(&ctx);
+  decNumber count, mean;
+  decNumberFromUInt32(&count, (uint32_t)it.n);
+  decNumberDivide(&mean, dn(&sum), &count, &ctx);
+  if (dec_ok(ev, "mean", &ctx, &mean)) set_number(out, &mean);
   return CF_OK;
 }
 
@@ -352,12 +372,14 @@ static int bi_median(struct cf_feel_eval *ev, const struct cf_feel_value *args, 
   if (it.n % 2) {
     set_number(out, a[it.n / 2]);
   } else {
-    decContext ctx;
+    struct wide sum;
+    decContext wctx, ctx;
+    wide_context(&wctx);
     cf__feel_dec_context(&ctx);
-    decNumber sum, two, half;
-    decNumberAdd(&sum, a[it.n / 2 - 1], a[it.n / 2], &ctx);
+    decNumber two, half;
+    decNumberAdd(dn(&sum), a[it.n / 2 - 1], a[it.n / 2], &wctx);
     decNumberFromInt32(&two, 2);
-    decNumberDivide(&half, &sum, &two, &ctx);
+    decNumberDivide(&half, dn(&sum), &two, &ctx);
     if (dec_ok(ev, "median", &ctx, &half)) set_number(out, &half);
   }
   cf_free(a);
@@ -368,7 +390,7 @@ static int bi_median(struct cf_feel_eval *ev, const struct cf_feel_value *args, 
 static int bi_stddev(struct cf_feel_eval *ev, const struct cf_feel_value *args, size_t nargs,
                      struct cf_feel_value *out) {
   struct items it;
-  decNumber mean;
+  struct wide sum, mean, d, acc, var;
   cf_feel_set_null(out);
   if (!varargs_items(ev, "stddev", args, nargs, &it) || !all_numbers(ev, "stddev", &it))
     return CF_OK;
@@ -376,21 +398,27 @@ static int bi_stddev(struct cf_feel_eval *ev, const struct cf_feel_value *args, 
     cf__feel_warn(ev, "stddev: needs at least two numbers");
     return CF_OK;
   }
-  if (!mean_of(ev, "stddev", &it, &mean)) return CF_OK;
+  if (!wide_sum(ev, "stddev", &it, &sum)) return CF_OK;
+  /* Two passes (mean, then squared deviations) in wide digits: no cancellation. */
   decContext ctx;
-  cf__feel_dec_context(&ctx);
-  decNumber acc, d, sq, t, n1, var, r;
-  decNumberZero(&acc);
+  wide_context(&ctx);
+  decNumber count;
+  decNumberFromUInt32(&count, (uint32_t)it.n);
+  decNumberDivide(dn(&mean), dn(&sum), &count, &ctx);
+  decNumberZero(dn(&acc));
   for (size_t i = 0; i < it.n; i++) {
-    decNumberSubtract(&d, &it.v[i].u.number, &mean, &ctx);
-    decNumberMultiply(&sq, &d, &d, &ctx);
-    decNumberAdd(&t, &acc, &sq, &ctx);
-    acc = t;
+    decNumberSubtract(dn(&d), &it.v[i].u.number, dn(&mean), &ctx);
+    decNumberMultiply(dn(&d), dn(&d), dn(&d), &ctx);
+    decNumberAdd(dn(&acc), dn(&acc), dn(&d), &ctx);
   }
-  decNumberFromUInt32(&n1, (uint32_t)(it.n - 1));
-  decNumberDivide(&var, &acc, &n1, &ctx);
-  decNumberSquareRoot(&r, &var, &ctx);
-  if (dec_ok(ev, "stddev", &ctx, &r)) set_number(out, &r);
+  decNumberFromUInt32(&count, (uint32_t)(it.n - 1));
+  decNumberDivide(dn(&var), dn(&acc), &count, &ctx);
+  if (!dec_ok(ev, "stddev", &ctx, dn(&var))) return CF_OK;
+  decContext ctx34;
+  cf__feel_dec_context(&ctx34);
+  decNumber r;
+  decNumberSquareRoot(&r, dn(&var), &ctx34);
+  if (dec_ok(ev, "stddev", &ctx34, &r)) set_number(out, &r);
   return CF_OK;
 }
 

@@ -223,7 +223,17 @@ RELATION(bi_includes, "includes", r_includes, RANGE_ONLY, POINT_OR_RANGE, false)
 RELATION(bi_during, "during", r_during, POINT_OR_RANGE, RANGE_ONLY, false)
 RELATION(bi_starts, "starts", r_starts, POINT_OR_RANGE, RANGE_ONLY, false)
 RELATION(bi_started_by, "started by", r_started_by, RANGE_ONLY, POINT_OR_RANGE, false)
-RELATION(bi_coincides, "coincides", r_coincides, ANY, ANY, true)
+/* coincides has a point-point and a range-range form, no mixed one. */
+static int bi_coincides(struct cf_feel_eval *ev, const struct cf_feel_value *args, size_t nargs,
+                        struct cf_feel_value *out) {
+  if ((args[0].type == CF_FEEL_RANGE) != (args[1].type == CF_FEEL_RANGE) &&
+      args[0].type != CF_FEEL_NULL && args[1].type != CF_FEEL_NULL) {
+    cf__feel_warn(ev, "coincides: compares two points or two ranges, not a point and a range");
+    cf_feel_set_null(out);
+    return CF_OK;
+  }
+  return relate(ev, "coincides", r_coincides, ANY, ANY, true, args, out);
+}
 
 /* ---------------------------------------------------------- range(from) */
 
@@ -241,19 +251,27 @@ static size_t string_literal_len(const char *s, size_t len) {
   return 0;
 }
 
-/* True if s is exactly a number literal: an optional '-', digits with at most one '.'. */
+/*
+ * True if s is exactly a number literal: an optional '-', digits with at
+ * most one '.', and an optional exponent (1.2e3, as DMN 1.5 writes them).
+ */
 static bool is_number_literal(const char *s, size_t len) {
-  size_t i = 0, digits = 0, dots = 0;
+  size_t i = 0, digits = 0;
   if (i < len && s[i] == '-') i++;
-  for (; i < len; i++) {
-    if (isdigit((unsigned char)s[i]))
-      digits++;
-    else if (s[i] == '.' && dots++ == 0)
-      continue;
-    else
-      return false;
+  while (i < len && isdigit((unsigned char)s[i])) i++, digits++;
+  if (i < len && s[i] == '.') {
+    i++;
+    while (i < len && isdigit((unsigned char)s[i])) i++, digits++;
   }
-  return digits > 0;
+  if (digits == 0) return false;
+  if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+    size_t exp_digits = 0;
+    i++;
+    if (i < len && (s[i] == '+' || s[i] == '-')) i++;
+    while (i < len && isdigit((unsigned char)s[i])) i++, exp_digits++;
+    if (exp_digits == 0) return false;
+  }
+  return i == len;
 }
 
 /*

@@ -292,7 +292,7 @@ static int call_user(struct cf_feel_eval *ev, const struct cf_feel_fn *fn,
                      struct cf_feel_value *out) {
   const struct node *def = fn->def;
   cf_feel_set_null(out);
-  if (nargs > def->nkids) {
+  if (names ? nargs > def->nkids : nargs != def->nkids) {
     cf__feel_warn(ev, "function takes %u argument%s, got %zu", def->nkids,
                   def->nkids == 1 ? "" : "s", nargs);
     return CF_OK;

@@ -162,6 +162,7 @@ static void test_starts_finishes_includes(void **state) {
   EXPECT("coincides(5, 6)", "false");
   EXPECT("coincides([1..5], [1..5])", "true");
   EXPECT("coincides([1..5], (1..5])", "false");
+  EXPECT_NULL("coincides(1, [1..1])");
   EXPECT_NULL("includes(5, [1..10])");
   EXPECT_NULL("during(5, 6)");
 }
