@@ -437,6 +437,18 @@ static int set_buf(struct cf_feel_value *out, const struct cf_buf *b) {
 /* Byte length of the UTF-8 sequence that starts with byte c (valid UTF-8 assumed). */
 static size_t seq_len(unsigned char c) { return c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4; }
 
+/*
+ * How many bytes of a pattern to quote in a warning: at most about 60, cut
+ * at a character boundary, so a huge pattern does not flood the warnings.
+ */
+#define QUOTE_MAX 60
+static int quote_len(const struct cf_feel_str *s) {
+  size_t n = 0;
+  while (n < s->len && n < QUOTE_MAX) n += seq_len((unsigned char)s->data[n]);
+  return (int)n;
+}
+#define QUOTE(s) quote_len(s), (s)->data, (s)->len > (uint32_t)quote_len(s) ? "..." : ""
+
 /* Byte offset of code point n of s (s->len if n is past the end). */
 static size_t cp_offset(const struct cf_feel_str *s, int64_t n) {
   size_t i = 0;
@@ -736,7 +748,9 @@ static int tr_class_atom(struct rx_tr *t, struct cf_buf *body, uint32_t *cp) {
   }
   int m = tr_multi_escape(t, body);
   if (m > 0) return 2;
-  if (m == 0) tr_fail(t, "invalid escape '\\%c' in a character class", *t->p);
+  if (m == 0)
+    tr_fail(t, "invalid escape '\\%.*s' in a character class", (int)seq_len((unsigned char)*t->p),
+            t->p);
   return 0;
 }
 
@@ -920,12 +934,7 @@ static bool tr_escape(struct rx_tr *t) {
     cf_buf_putc(t->out, ']');
     return true;
   }
-  if (m == 0) {
-    if (c < 0x80 && c >= 0x20)
-      tr_fail(t, "invalid escape '\\%c'", c);
-    else
-      tr_fail(t, "invalid escape after '\\'");
-  }
+  if (m == 0) tr_fail(t, "invalid escape '\\%.*s'", (int)seq_len(c), t->p);
   return false;
 }
 
@@ -1094,8 +1103,8 @@ static int rx_compile(struct cf_feel_eval *ev, const char *fname, const struct c
     case 'x': fx = true; break;
     case 'q': fq = true; break;
     default:
-      cf__feel_warn(ev, "%s: invalid regular expression flags \"%s\" (allowed: s, m, i, x, q)",
-                    fname, flags->data);
+      cf__feel_warn(ev, "%s: invalid regular expression flags \"%.*s%s\" (allowed: s, m, i, x, q)",
+                    fname, QUOTE(flags));
       goto out;
     }
   }
@@ -1130,7 +1139,8 @@ static int rx_compile(struct cf_feel_eval *ev, const char *fname, const struct c
     if (!t.open || !t.closed) goto nomem;
     if (!tr_regex(&t)) {
       if (out.oom) goto nomem;
-      cf__feel_warn(ev, "%s: invalid regular expression \"%s\": %s", fname, pattern->data, t.err);
+      cf__feel_warn(ev, "%s: invalid regular expression \"%.*s%s\": %s", fname, QUOTE(pattern),
+                    t.err);
       goto out;
     }
   }
@@ -1154,7 +1164,7 @@ static int rx_compile(struct cf_feel_eval *ev, const char *fname, const struct c
     if (err == PCRE2_ERROR_HEAP_FAILED) goto nomem;
     PCRE2_UCHAR msg[120];
     if (pcre2_get_error_message(err, msg, sizeof msg) < 0) strcpy((char *)msg, "unknown error");
-    cf__feel_warn(ev, "%s: invalid regular expression \"%s\": %s", fname, pattern->data,
+    cf__feel_warn(ev, "%s: invalid regular expression \"%.*s%s\": %s", fname, QUOTE(pattern),
                   (const char *)msg);
     goto out;
   }
@@ -1456,7 +1466,7 @@ static int bi_replace(struct cf_feel_eval *ev, const struct cf_feel_value *args,
   cf_buf_init(&st.buf);
   const char *bad = rx.literal ? NULL : check_replacement(st.replacement);
   if (bad) {
-    cf__feel_warn(ev, "%s: invalid replacement \"%s\": %s", fn, st.replacement->data, bad);
+    cf__feel_warn(ev, "%s: invalid replacement \"%.*s%s\": %s", fn, QUOTE(st.replacement), bad);
     goto out;
   }
   int r = rx_each(ev, fn, &rx, st.input->data, st.input->len, replace_one, &st);

@@ -65,8 +65,14 @@ void cf__feel_warn(struct cf_feel_eval *ev, const char *fmt, ...) {
   char buf[400];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(buf, sizeof buf, fmt, ap);
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
+  if (n >= (int)sizeof buf) {
+    /* Cut at a character boundary, so the warning stays valid UTF-8. */
+    size_t end = sizeof buf - 1;
+    while (end > 0 && ((unsigned char)buf[end] & 0xC0) == 0x80) end--;
+    buf[end] = '\0';
+  }
   /* The same warning twice (in a loop, say) says nothing new. */
   for (size_t i = 0; i < w->count; i++)
     if (strcmp(w->items[i], buf) == 0) return;
