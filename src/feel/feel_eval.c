@@ -69,9 +69,13 @@ void cf__feel_warn(struct cf_feel_eval *ev, const char *fmt, ...) {
   va_end(ap);
   if (n >= (int)sizeof buf) {
     /* Cut at a character boundary, so the warning stays valid UTF-8. */
-    size_t end = sizeof buf - 1;
-    while (end > 0 && ((unsigned char)buf[end] & 0xC0) == 0x80) end--;
-    buf[end] = '\0';
+    size_t len = sizeof buf - 1, i = len;
+    while (i > 0 && ((unsigned char)buf[i - 1] & 0xC0) == 0x80) i--;
+    if (i > 0) {
+      unsigned char lead = (unsigned char)buf[i - 1];
+      size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+      if (len - (i - 1) < need) buf[i - 1] = '\0';
+    }
   }
   /* The same warning twice (in a loop, say) says nothing new. */
   for (size_t i = 0; i < w->count; i++)
