@@ -124,9 +124,10 @@ struct cf_time_duration {
 /*
  * Parses a whole ISO-8601 duration "[-]P[nY][nM][nW][nD][T[nH][nM][n[.f]S]]"
  * (all of s): at least one part, designators in that order, a fraction (up
- * to 9 digits) on the seconds only, "T" followed by at least one part. Weeks
- * count 7 days. CF_OK, or CF_EINVAL (malformed) / CF_ERANGE (a count that
- * does not fit 64 bits), *out then untouched.
+ * to 9 digits, possibly none: "PT0.S" is accepted as java.time accepts it)
+ * on the seconds only, "T" followed by at least one part. Weeks count 7
+ * days. CF_OK, or CF_EINVAL (malformed) / CF_ERANGE (a count that does not
+ * fit 64 bits), *out then untouched.
  */
 int cf_time_parse_duration(const char *s, size_t len, struct cf_time_duration *out);
 

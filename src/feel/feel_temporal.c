@@ -18,8 +18,9 @@
  *   value along the time line (instants); years-months durations move its
  *   local date and the offset is looked up again.
  * - A time with a zone id has no date to find its offset from, so it uses
- *   the zone's offset on 1970-01-01: every time "@Europe/Paris" then compares
- *   the same way, whatever date and time it was taken from.
+ *   the zone's standard offset (see time_zone_offset): every time
+ *   "@Europe/Paris" then compares the same way (+01:00), whatever date and
+ *   time it was taken from.
  * - Equality and ordering of times and dates and times look at milliseconds:
  *   XML Schema requires no more precision than that, and the DMN TCK
  *   (0068-feel-equality time_005, datetime_003_a) expects 10:30:00.0001 to
@@ -72,7 +73,9 @@ static wide instant_nanos(const struct cf_feel_temporal *t) {
   return local_nanos(t) - (wide)t->offset * NS;
 }
 
-static bool is_zoned(const struct cf_feel_temporal *t) { return t->zone_kind != CF_FEEL_ZONE_LOCAL; }
+static bool is_zoned(const struct cf_feel_temporal *t) {
+  return t->zone_kind != CF_FEEL_ZONE_LOCAL;
+}
 
 /* Sets the date and clock fields from local nanoseconds. False if the year leaves FEEL's range. */
 static bool set_local_nanos(struct cf_feel_temporal *t, wide n) {
@@ -133,9 +136,17 @@ static bool set_instant(struct cf_feel_temporal *t, wide instant) {
   return set_local_nanos(t, instant + (wide)t->offset * NS);
 }
 
-/* The offset a time with a zone id carries (see the top of the file). */
-static int32_t time_zone_offset(const struct cf_tz *zone, int64_t sod) {
-  return cf_tz_offset_for_local(zone, sod);
+/*
+ * The offset a time with a zone id carries: the zone's standard (winter)
+ * offset of today's rules, taken as the smaller of its offsets in January
+ * and July of a fixed recent year (2024), so that it never depends on the
+ * clock and a zone that changed its standard offset since (Singapore in
+ * 1982) gets the one in use now rather than a historical one.
+ */
+static int32_t time_zone_offset(const struct cf_tz *zone) {
+  int32_t jan = cf_tz_offset_at(zone, cf_time_days_from_civil(2024, 1, 15) * DAY_SECS);
+  int32_t jul = cf_tz_offset_at(zone, cf_time_days_from_civil(2024, 7, 15) * DAY_SECS);
+  return jan < jul ? jan : jul;
 }
 
 static void set_temporal(struct cf_feel_value *v, enum cf_feel_type type,
@@ -205,7 +216,7 @@ static bool parse_time(const char *s, size_t len, struct cf_feel_temporal *t) {
   t->second = (uint8_t)c.second;
   t->nanos = c.nanos;
   if (t->zone_kind == CF_FEEL_ZONE_ID)
-    t->offset = time_zone_offset(t->zone, tod_secs(t));
+    t->offset = time_zone_offset(t->zone);
   return true;
 }
 
@@ -809,6 +820,7 @@ int cf__feel_temporal_property(const struct cf_feel_value *v, const char *name, 
         return CF_OK;
       }
       const char *z = cf_tz_name(t->zone);
+      cf_feel_set_null(out);
       return cf_feel_set_string(out, z, strlen(z));
     }
   }
@@ -987,7 +999,7 @@ static int bi_time_from(struct cf_feel_eval *ev, const struct cf_feel_value *arg
   if (a->type == CF_FEEL_TIME || a->type == CF_FEEL_DATETIME) {
     t = a->u.t;
     if (t.zone_kind == CF_FEEL_ZONE_ID)
-      t.offset = time_zone_offset(t.zone, tod_secs(&t));
+      t.offset = time_zone_offset(t.zone);
     set_temporal(out, CF_FEEL_TIME, &t);
     return CF_OK;
   }
@@ -1118,6 +1130,7 @@ static int bi_day_of_week(struct cf_feel_eval *ev, const struct cf_feel_value *a
   if (!date_arg(ev, "day of week", &args[0], out))
     return CF_OK;
   const char *n = names[cf_time_day_of_week(date_days(&args[0].u.t)) - 1];
+  cf_feel_set_null(out); /* what the caller sees if memory runs out */
   return cf_feel_set_string(out, n, strlen(n));
 }
 
@@ -1129,6 +1142,7 @@ static int bi_month_of_year(struct cf_feel_eval *ev, const struct cf_feel_value 
   if (!date_arg(ev, "month of year", &args[0], out))
     return CF_OK;
   const char *n = names[args[0].u.t.month - 1];
+  cf_feel_set_null(out); /* what the caller sees if memory runs out */
   return cf_feel_set_string(out, n, strlen(n));
 }
 

@@ -149,7 +149,7 @@ static void parse_durations(void **state) {
   assert_int_equal(d.secs, 14 * 86400);
   assert_int_equal(cf_time_parse_duration("PT0.S", 5, &d), CF_OK);
   assert_int_equal(d.secs, 0);
-  /* Malformed: no part, T without part, misplaced or repeated designators, fractions off seconds. */
+  /* Malformed: no part, T without part, misplaced or repeated designators, odd fractions. */
   const char *bad[] = {"P", "PT", "P1DT", "P1H", "P1S", "PT1D", "P1M1Y", "P1D1D", "PT1.5H", "P0",
                        "1D", "P-1D", "PT1H2", ""};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)

@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include "base/cf_alloc.h"
 #include "base/cf_time.h"
 #include "base/cf_tz.h"
 
@@ -37,9 +38,9 @@ static void same_name_same_zone(void **state) {
 }
 
 static void unsafe_or_unknown_names_are_refused(void **state) {
-  const char *names[] = {"../etc/passwd", "/etc/localtime", "Europe/../Europe/Paris", "Europe//Paris",
-                         "Europe/Paris ", "xyz/abc", "", "Europe", "zone.tab", "Europe/Paris\n",
-                         "Europe/"};
+  const char *names[] = {"../etc/passwd", "/etc/localtime", "Europe/../Europe/Paris",
+                         "Europe//Paris", "Europe/Paris ", "xyz/abc", "", "Europe", "zone.tab",
+                         "Europe/Paris\n", "Europe/"};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     assert_null(find(names[i]));
   assert_null(cf_tz_find(NULL, 0));
@@ -95,6 +96,20 @@ static void fixed_offset_zones(void **state) {
   assert_int_equal(cf_tz_offset_at(find("Asia/Kolkata"), utc(2024, 1, 1, 0, 0)), 19800);
 }
 
+/* Out of memory while loading: no zone, no leak (ASan), and a later call loads it. */
+static void loading_survives_out_of_memory(void **state) {
+  for (long n = 0; n < 10; n++) {
+    cf_alloc_fail_after(n);
+    const struct cf_tz *tz = find("America/Sao_Paulo");
+    cf_alloc_fail_reset();
+    if (tz) {
+      assert_int_equal(cf_tz_offset_at(tz, utc(2024, 1, 1, 0, 0)), -3 * 3600);
+      return;
+    }
+  }
+  fail_msg("America/Sao_Paulo did not load even with allocations allowed");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(utc_names_always_resolve),
@@ -104,6 +119,7 @@ int main(void) {
       cmocka_unit_test(southern_hemisphere_rule),
       cmocka_unit_test(local_times_in_gaps_and_overlaps),
       cmocka_unit_test(fixed_offset_zones),
+      cmocka_unit_test(loading_survives_out_of_memory),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

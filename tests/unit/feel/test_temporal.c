@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "base/cf_alloc.h"
 #include "base/cf_buf.h"
 #include "base/cf_time.h"
 #include "base/cf_tz.h"
@@ -168,6 +169,10 @@ static void paris_offsets_follow_summer_time(void **state) {
   EXPECT("@\"2021-07-15T12:00:00@Europe/Paris\".time offset", "PT2H");
   EXPECT("@\"2100-07-15T12:00:00@Europe/Paris\".time offset", "PT2H"); /* past the table */
   EXPECT("@\"2021-07-15T12:00:00@Europe/Paris\".timezone", "Europe/Paris");
+  /* A time has no date: its zone gives the standard offset of today's rules. */
+  EXPECT("time(@\"2021-07-15T12:00:00@Europe/Paris\").time offset", "PT1H");
+  EXPECT("@\"10:00:00@Asia/Singapore\".time offset", "PT8H"); /* +07:30 before 1982 */
+  EXPECT("@\"10:00:00@Europe/Paris\" = @\"09:00:00Z\"", "true");
   EXPECT("@\"2021-07-15T12:00:00@Europe/Paris\" = @\"2021-07-15T10:00:00Z\"", "true");
   EXPECT("@\"2021-01-15T12:00:00@Europe/Paris\" = @\"2021-01-15T11:00:00Z\"", "true");
   /* A local time in the spring-forward gap moves forward by the gap. */
@@ -347,6 +352,44 @@ static void now_and_today_use_the_injected_clock(void **state) {
   EXPECT_NULL("today(123)");
 }
 
+/*
+ * Makes each allocation of an evaluation fail in turn: the result is right or
+ * CF_ENOMEM with null, never a crash or a leak (ASan checks).
+ */
+static void check_oom(const char *src, const char *want) {
+  for (long n = 0; n < 400; n++) {
+    struct cf_error err = {0};
+    struct cf_feel_expr *e = cf_feel_compile(src, strlen(src), NULL, 0, &err);
+    assert_non_null(e);
+    struct cf_feel_value out;
+    cf_alloc_fail_after(n);
+    int rc = cf_feel_eval(e, NULL, test_env(false), &out, NULL);
+    long failures = cf_alloc_failures();
+    cf_alloc_fail_reset();
+    if (rc == CF_OK) {
+      struct cf_buf b;
+      cf_buf_init(&b);
+      assert_int_equal(cf_feel_to_string(&out, &b), CF_OK);
+      if (failures == 0 && strcmp(b.data, want) != 0)
+        fail_msg("%s gave %s, want %s", src, b.data, want);
+      cf_buf_release(&b);
+    } else {
+      assert_int_equal(rc, CF_ENOMEM);
+      assert_int_equal(out.type, CF_FEEL_NULL);
+    }
+    cf_feel_value_release(&out);
+    cf_feel_expr_free(e);
+    if (failures == 0)
+      return;
+  }
+}
+
+static void out_of_memory_gives_enomem_or_the_result(void **state) {
+  check_oom("day of week(@\"2019-09-17\")", "Tuesday");
+  check_oom("@\"2021-01-01T10:00:00@Europe/Paris\".timezone", "Europe/Paris");
+  check_oom("[month of year(@\"2019-09-17\"), string(@\"P1DT2H\")]", "[\"September\", \"P1DT2H\"]");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(literals_round_trip),
@@ -361,6 +404,7 @@ int main(void) {
       cmocka_unit_test(constructors),
       cmocka_unit_test(calendar_functions),
       cmocka_unit_test(now_and_today_use_the_injected_clock),
+      cmocka_unit_test(out_of_memory_gives_enomem_or_the_result),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
