@@ -193,6 +193,11 @@ struct json_object *cf_json_parse(const char *text, size_t len, struct cf_error 
   size_t *ends = NULL, nends = 0;
   struct json_object *obj = NULL;
   struct json_tokener *tok = NULL;
+  /*
+   * json-c spells JSON null as NULL: a caller tells `null` from an error by
+   * err->code, which is CF_OK after a successful parse.
+   */
+  cf_error_clear(err);
   if (len > (size_t)INT32_MAX / 2) {
     cf_error_set(err, CF_ELIMIT, "JSON text too large");
     goto out;

@@ -19,7 +19,8 @@
 /*
  * Parses text (len bytes; it need not be NUL-terminated) as one JSON value.
  * Returns a new reference, or NULL with err saying what is wrong and at which
- * byte offset. Trailing non-space text is an error.
+ * byte offset. Trailing non-space text is an error. JSON null gives NULL
+ * with err->code == CF_OK (json-c spells null as a NULL pointer).
  */
 struct json_object *cf_json_parse(const char *text, size_t len, struct cf_error *err);
 

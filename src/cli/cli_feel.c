@@ -56,7 +56,7 @@ static int answer(const char *expr, size_t len, struct json_object *jvars, struc
   int rc = CF_OK;
 
   if (jvars && (rc = cf_feel_from_json(jvars, &vars))) {
-    synerr = cf_strdup(rc == CF_ENOMEM ? "out of memory" : "vars: a string is not valid UTF-8");
+    synerr = cf_strdup(rc == CF_ENOMEM ? "out of memory" : "vars: a number beyond the decimal range or a string that is not UTF-8");
     rc = synerr ? CF_OK : CF_ENOMEM;
     goto print;
   }
@@ -65,7 +65,7 @@ static int answer(const char *expr, size_t len, struct json_object *jvars, struc
     goto print;
   }
   if (jinput && (rc = cf_feel_from_json(jinput, &input))) {
-    synerr = cf_strdup("input: a string is not valid UTF-8");
+    synerr = cf_strdup("input: a number beyond the decimal range or a string that is not UTF-8");
     rc = CF_OK;
     goto print;
   }

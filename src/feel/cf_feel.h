@@ -238,7 +238,8 @@ int cf_feel_to_string(const struct cf_feel_value *v, struct cf_buf *out);
 /*
  * v becomes the FEEL value of a JSON value: objects become contexts, arrays
  * lists, numbers exact decimals (from their source text), strings strings.
- * CF_ENOMEM; CF_EINVAL for a string that is not UTF-8.
+ * CF_ENOMEM; CF_EINVAL for a string that is not UTF-8 or a number beyond
+ * the decimal range (|n| >= 1e6145). v is null after a failure.
  */
 int cf_feel_from_json(struct json_object *json, struct cf_feel_value *v);
 

@@ -1015,7 +1015,9 @@ static int eval(struct cf_feel_eval *ev, const struct node *n, struct cf_feel_va
     }
     case N_RANGE: {
       if ((rc = eval(ev, n->a, &a))) break;
-      if ((rc = eval(ev, n->b, &b))) {
+      if (n->op == 'e') {
+        cf_feel_value_copy(&b, &a);
+      } else if ((rc = eval(ev, n->b, &b))) {
         cf_feel_value_release(&a);
         break;
       }
@@ -1027,7 +1029,7 @@ static int eval(struct cf_feel_eval *ev, const struct node *n, struct cf_feel_va
         cf_feel_value_release(&b);
         break;
       }
-      if ((a.type == CF_FEEL_NULL || b.type == CF_FEEL_NULL) && n->op != 'u') {
+      if ((a.type == CF_FEEL_NULL || b.type == CF_FEEL_NULL) && n->op != 'u' && n->op != 'e') {
         /* `[1..null]`: only `< 10` and friends make a range open at one end. */
         cf__feel_warn(ev, "a range endpoint is null");
         cf_feel_value_release(&a);

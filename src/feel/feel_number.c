@@ -12,6 +12,7 @@
 void cf__feel_dec_context(decContext *ctx) {
   decContextDefault(ctx, DEC_INIT_DECIMAL128);
   ctx->traps = 0;
+  ctx->clamp = 0; /* no padding of huge exponents: 1E+6144 reduces to one digit */
   ctx->digits = 34;
   ctx->round = DEC_ROUND_HALF_EVEN;
 }

@@ -936,9 +936,9 @@ static struct node *unary_range(struct parser *p, uint32_t pos) {
     n->a = end;
     n->b = null_lit;
     n->start_incl = op[1] == '=';
-  } else { /* = */
+  } else { /* = : [x..x], with x evaluated once (b stays NULL so no walk visits it twice) */
     n->a = end;
-    n->b = end;
+    n->op = 'e';
     n->start_incl = n->end_incl = true;
   }
   return n;

@@ -477,11 +477,9 @@ int cf_feel_from_json(struct json_object *json, struct cf_feel_value *v) {
     case json_type_int:
     case json_type_double: {
       const char *text = cf_json_number_text(json);
-      if (cf_feel_set_number_text(v, text, strlen(text)) != CF_OK) {
-        /* NaN/Infinity built in memory: FEEL has no such number. */
-        cf_feel_set_null(v);
-      }
-      return CF_OK;
+      /* Out of the decimal range (1e6145) or not finite: FEEL has no such number. */
+      cf_feel_set_null(v);
+      return cf_feel_set_number_text(v, text, strlen(text));
     }
     case json_type_string:
       return cf_feel_set_string(v, json_object_get_string(json),

@@ -79,7 +79,7 @@ for bin in "${targets[@]}"; do
     echo "  input as hex:"
     head -c 256 "$a" | od -An -tx1 | sed 's/^/    /'
   done
-  report=$(sed -n '/==[0-9]*==ERROR\|runtime error\|ALARM\|out-of-memory/,/SUMMARY/p' "$log" | head -40)
+  report=$(sed -n '/==[0-9]*== \{0,1\}ERROR\|runtime error\|ALARM\|out-of-memory/,/SUMMARY/p' "$log" | head -40)
   [ -n "$report" ] || report=$(tail -20 "$log")
   echo "  the report (whole log: $log):"
   printf '%s\n' "$report" | sed 's/^/    /'

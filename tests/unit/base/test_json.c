@@ -207,6 +207,16 @@ static void length_bounds_the_text(void **state) {
   json_object_put(o);
 }
 
+/* json-c spells JSON null as NULL; err->code tells it from a failure. */
+static void json_null_is_null_with_ok(void **state) {
+  struct cf_error err;
+  cf_error_set(&err, CF_EIO, "stale");
+  assert_null(cf_json_parse(" null ", 6, &err));
+  assert_int_equal(err.code, CF_OK);
+  assert_null(cf_json_parse("nul", 3, &err));
+  assert_int_equal(err.code, CF_ESYNTAX);
+}
+
 static void null_err_is_allowed(void **state) {
   assert_null(cf_json_parse("nope", 4, NULL));
   struct json_object *o = cf_json_parse("{}", 2, NULL);
@@ -281,6 +291,7 @@ int main(void) {
       cmocka_unit_test(trailing_text_is_refused),
       cmocka_unit_test(trailing_space_is_fine),
       cmocka_unit_test(length_bounds_the_text),
+      cmocka_unit_test(json_null_is_null_with_ok),
       cmocka_unit_test(null_err_is_allowed),
       cmocka_unit_test(non_json_is_refused),
       cmocka_unit_test(deep_nesting_is_an_error_not_a_crash),
