@@ -3,85 +3,18 @@
  * money sums, statistics edge cases, positions from both ends, stable sort
  * with a user function, list replace by position and by match.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <string.h>
-
-#include <cmocka.h>
-
-#include "base/cf_alloc.h"
-#include "base/cf_buf.h"
-#include "feel/cf_feel.h"
+#include "feel_check.h"
 
 /* ------------------------------------------------------------- helpers */
 
 /*
- * Evaluates src with no variables and checks string() of the result. With
- * want_warn, the result must be null and a warning must say why.
+ * No variables, a zeroed clock; results compared as string() gives them
+ * (feel_check.h). EXPECT_NULL wants null with a warning, whatever it says.
  */
-static void check(const char *src, const char *want, bool want_warn, int line) {
-  struct cf_error err = {0};
-  struct cf_feel_expr *e = cf_feel_compile(src, strlen(src), NULL, 0, &err);
-  if (!e) fail_msg("line %d: %s does not compile: %s", line, src, err.msg);
-  struct cf_feel_env env = {0};
-  struct cf_feel_value out;
-  struct cf_feel_warnings w;
-  cf_feel_warnings_init(&w);
-  int rc = cf_feel_eval(e, NULL, &env, &out, &w);
-  if (rc != CF_OK) fail_msg("line %d: %s: eval failed with %d", line, src, rc);
-  struct cf_buf b;
-  cf_buf_init(&b);
-  assert_int_equal(cf_feel_to_string(&out, &b), CF_OK);
-  bool is_null = out.type == CF_FEEL_NULL;
-  if (strcmp(b.data, want) != 0 || is_null != (strcmp(want, "null") == 0))
-    fail_msg("line %d: %s gave %s%s, want %s", line, src, b.data,
-             is_null ? " (null)" : "", want);
-  if (want_warn && w.count + w.dropped == 0)
-    fail_msg("line %d: %s gave null without a warning", line, src);
-  if (!want_warn && w.count > 0)
-    fail_msg("line %d: %s warned: %s", line, src, w.items[0]);
-  cf_buf_release(&b);
-  cf_feel_value_release(&out);
-  cf_feel_warnings_release(&w);
-  cf_feel_expr_free(e);
-}
-
-#define EXPECT(src, want) check(src, want, false, __LINE__)
-#define EXPECT_NULL(src) check(src, "null", true, __LINE__)
-
-/*
- * Makes every allocation fail in turn while evaluating src: each run must
- * give the right result or CF_ENOMEM, never crash or leak (ASan checks).
- */
-static void check_oom(const char *src, const char *want) {
-  for (long n = 0; n < 400; n++) {
-    struct cf_error err = {0};
-    struct cf_feel_expr *e = cf_feel_compile(src, strlen(src), NULL, 0, &err);
-    assert_non_null(e);
-    struct cf_feel_env env = {0};
-    struct cf_feel_value out;
-    cf_alloc_fail_after(n);
-    int rc = cf_feel_eval(e, NULL, &env, &out, NULL);
-    long failures = cf_alloc_failures();
-    cf_alloc_fail_reset();
-    if (rc == CF_OK) {
-      struct cf_buf b;
-      cf_buf_init(&b);
-      assert_int_equal(cf_feel_to_string(&out, &b), CF_OK);
-      if (failures == 0 && strcmp(b.data, want) != 0)
-        fail_msg("%s gave %s, want %s", src, b.data, want);
-      cf_buf_release(&b);
-    } else {
-      assert_int_equal(rc, CF_ENOMEM);
-      assert_int_equal(out.type, CF_FEEL_NULL);
-    }
-    cf_feel_value_release(&out);
-    cf_feel_expr_free(e);
-    if (failures == 0) return; /* the evaluation no longer reaches the failing allocation */
-  }
-}
+static const struct feel_opts string_form = {.form = FEEL_FORM_STRING, .oom_steps = 400};
+#define EXPECT(src, want) feel_check(&string_form, src, want, __LINE__)
+#define EXPECT_NULL(src) feel_check_null(&string_form, src, NULL, __LINE__)
+#define CHECK_OOM(src, want) feel_check_oom(&string_form, src, want, __LINE__)
 
 /* ----------------------------------------------------------------- tests */
 
@@ -236,11 +169,11 @@ static void test_list_replace(void **state) {
 }
 
 static void test_out_of_memory(void **state) {
-  check_oom("sort([3, 1, 2, 5, 4], function(a, b) a < b)", "[1, 2, 3, 4, 5]");
-  check_oom("[union([1, 2], [2, 3]), flatten([[1], [[2]]]), mode([1, 1, 2])]",
+  CHECK_OOM("sort([3, 1, 2, 5, 4], function(a, b) a < b)", "[1, 2, 3, 4, 5]");
+  CHECK_OOM("[union([1, 2], [2, 3]), flatten([[1], [[2]]]), mode([1, 1, 2])]",
             "[[1, 2, 3], [1, 2], [1]]");
-  check_oom("list replace([1, 2, 3], function(item, newItem) item = 2, 9)", "[1, 9, 3]");
-  check_oom("partition([1, 2, 3], 2)", "[[1, 2], [3]]");
+  CHECK_OOM("list replace([1, 2, 3], function(item, newItem) item = 2, 9)", "[1, 9, 3]");
+  CHECK_OOM("partition([1, 2, 3], 2)", "[[1, 2], [3]]");
 }
 
 int main(void) {

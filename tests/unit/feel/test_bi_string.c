@@ -5,108 +5,16 @@
  * back-references, strict syntax) and their protection against patterns
  * that backtrack without end, Camunda's additions.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
-#include <cmocka.h>
-#include <json-c/json.h>
-
-#include "base/cf_alloc.h"
-#include "feel/cf_feel.h"
+#include "feel_check.h"
 
 /* ------------------------------------------------------------- helpers */
 
-/*
- * Evaluates src with no variables and returns the JSON text of the result
- * (caller frees), with the first warning in *warning (caller frees; NULL if
- * none).
- */
-static char *eval_json(const char *src, char **warning, int line) {
-  struct cf_error err = {0};
-  struct cf_feel_expr *e = cf_feel_compile(src, strlen(src), NULL, 0, &err);
-  if (!e) fail_msg("line %d: %s does not compile: %s", line, src, err.msg);
-  struct cf_feel_env env = {0};
-  struct cf_feel_value out;
-  struct cf_feel_warnings w;
-  cf_feel_warnings_init(&w);
-  if (cf_feel_eval(e, NULL, &env, &out, &w) != CF_OK) fail_msg("line %d: %s: eval failed", line, src);
-  struct json_object *j = NULL;
-  if (cf_feel_to_json(&out, &j) != CF_OK) fail_msg("line %d: %s: to JSON failed", line, src);
-  char *text = strdup(j ? json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) : "null");
-  json_object_put(j);
-  *warning = w.count ? strdup(w.items[0]) : NULL;
-  cf_feel_value_release(&out);
-  cf_feel_warnings_release(&w);
-  cf_feel_expr_free(e);
-  return text;
-}
-
-/* The result of src, as JSON, must be want, with no warning. */
-static void check(const char *src, const char *want, int line) {
-  char *warning;
-  char *got = eval_json(src, &warning, line);
-  if (strcmp(got, want) != 0)
-    fail_msg("line %d: %s gave %s, want %s%s%s", line, src, got, want,
-             warning ? "; warning: " : "", warning ? warning : "");
-  if (warning) fail_msg("line %d: %s warned: %s", line, src, warning);
-  free(got);
-  free(warning);
-}
-
-/* The result of src must be null, with a warning that contains what. */
-static void check_null(const char *src, const char *what, int line) {
-  char *warning;
-  char *got = eval_json(src, &warning, line);
-  if (strcmp(got, "null") != 0) fail_msg("line %d: %s gave %s, want null", line, src, got);
-  if (!warning) fail_msg("line %d: %s gave null without a warning", line, src);
-  if (!strstr(warning, what))
-    fail_msg("line %d: %s warned \"%s\", which does not mention \"%s\"", line, src, warning, what);
-  free(got);
-  free(warning);
-}
-
-#define EXPECT(src, want) check(src, want, __LINE__)
-#define EXPECT_NULL(src, what) check_null(src, what, __LINE__)
-
-/*
- * Makes each allocation fail in turn while evaluating src: every run must
- * give the right result or CF_ENOMEM with a null result, never crash or
- * leak (the sanitizer build checks leaks).
- */
-static void check_oom(const char *src, const char *want) {
-  for (long n = 0; n < 2000; n++) {
-    struct cf_error err = {0};
-    struct cf_feel_expr *e = cf_feel_compile(src, strlen(src), NULL, 0, &err);
-    assert_non_null(e);
-    struct cf_feel_env env = {0};
-    struct cf_feel_value out;
-    cf_alloc_fail_after(n);
-    int rc = cf_feel_eval(e, NULL, &env, &out, NULL);
-    long failures = cf_alloc_failures();
-    cf_alloc_fail_reset();
-    if (rc == CF_OK) {
-      struct json_object *j = NULL;
-      assert_int_equal(cf_feel_to_json(&out, &j), CF_OK);
-      const char *got =
-          j ? json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
-            : "null";
-      if (failures == 0 && strcmp(got, want) != 0) fail_msg("%s gave %s, want %s", src, got, want);
-      json_object_put(j);
-    } else {
-      assert_int_equal(rc, CF_ENOMEM);
-      assert_int_equal(out.type, CF_FEEL_NULL);
-    }
-    cf_feel_value_release(&out);
-    cf_feel_expr_free(e);
-    if (failures == 0) return; /* the evaluation no longer reaches the failing allocation */
-  }
-  fail_msg("%s still allocates after 2000 allocations", src);
-}
+/* No variables, a zeroed clock; results compared as JSON text (feel_check.h). */
+#define EXPECT(src, want) feel_check(NULL, src, want, __LINE__)
+#define EXPECT_NULL(src, what) feel_check_null(NULL, src, what, __LINE__)
+#define CHECK_OOM(src, want) feel_check_oom(NULL, src, want, __LINE__)
 
 /* ----------------------------------------------------------------- tests */
 
@@ -268,7 +176,7 @@ static void test_camunda_additions(void **state) {
 }
 
 static void test_out_of_memory(void **state) {
-  check_oom("[replace(\"abracadabra\", \"a(.)\", \"a$1$1\"), split(\"a,b\", \",\"), "
+  CHECK_OOM("[replace(\"abracadabra\", \"a(.)\", \"a$1$1\"), split(\"a,b\", \",\"), "
             "upper case(\"stra\\u00dfe\"), string join([\"a\", \"b\"], \"-\"), "
             "extract(\"a1b2\", \"[0-9]\"), matches(\"x\", \"[a-z-[b]]\")]",
             "[\"abbraccaddabbra\",[\"a\",\"b\"],\"STRASSE\",\"a-b\",[\"1\",\"2\"],true]");

@@ -2,62 +2,26 @@
  * The FEEL parser and evaluator: syntax, scoping, iteration, functions,
  * unary tests, errors as values, and the guards against hostile input.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
-#include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/cf_alloc.h"
 #include "base/cf_json.h"
 #include "feel/cf_feel.h"
 
-/* Evaluates src with vars (JSON text or NULL) and returns the JSON of the result. */
-static char *eval_json(const char *src, const char *vars_json, char **warning) {
-  struct cf_feel_value vars, out;
-  cf_feel_set_null(&vars);
-  const char *names[32];
-  size_t nn = 0;
-  if (vars_json) {
-    struct cf_error err;
-    struct json_object *j = cf_json_parse(vars_json, strlen(vars_json), &err);
-    assert_non_null(j);
-    assert_int_equal(cf_feel_from_json(j, &vars), CF_OK);
-    json_object_put(j);
-    for (uint32_t i = 0; i < vars.u.ctx->len && nn < 32; i++) names[nn++] = vars.u.ctx->entries[i].key->data;
-  }
-  struct cf_error err;
-  struct cf_feel_expr *e = cf_feel_compile(src, strlen(src), names, nn, &err);
-  if (!e) {
-    cf_feel_value_release(&vars);
-    if (warning) *warning = strdup(err.msg);
-    return strdup("SYNTAX");
-  }
-  struct cf_feel_warnings w;
-  cf_feel_warnings_init(&w);
-  struct cf_feel_env env = {1767258000, 0, NULL}; /* 2026-01-01T09:00:00Z */
-  assert_int_equal(cf_feel_eval(e, &vars, &env, &out, &w), CF_OK);
-  if (warning) *warning = w.count ? strdup(w.items[0]) : NULL;
-  struct json_object *j;
-  assert_int_equal(cf_feel_to_json(&out, &j), CF_OK);
-  char *s = strdup(j ? json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN) : "null");
-  json_object_put(j);
-  cf_feel_warnings_release(&w);
-  cf_feel_value_release(&out);
-  cf_feel_value_release(&vars);
-  cf_feel_expr_free(e);
-  return s;
-}
+#include "feel_check.h"
 
-#define EXPECT(src, vars, want)                \
-  do {                                         \
-    char *got_ = eval_json(src, vars, NULL);   \
-    assert_string_equal(got_, want);           \
-    free(got_);                                \
-  } while (0)
+/* 2026-01-01T09:00:00Z */
+static const struct cf_feel_env eval_env = {1767258000, 0, NULL};
+static const struct feel_opts no_vars = {.env = &eval_env};
+
+/*
+ * The result of src with vars (JSON text of an object, or NULL), as JSON,
+ * must be want; warnings are not looked at.
+ */
+#define EXPECT(src, vars_json, want) \
+  feel_check_result(&(struct feel_opts){.vars = (vars_json), .env = &eval_env}, src, want, __LINE__)
 
 static void test_arithmetic_is_exact(void **state) {
   EXPECT("0.1 + 0.2", NULL, "0.3");
@@ -74,13 +38,7 @@ static void test_variables_and_paths(void **state) {
   EXPECT("order.customer.tier", "{\"order\": {\"customer\": {\"tier\": \"gold\"}}}", "\"gold\"");
   EXPECT("order.items.price", "{\"order\": {\"items\": [{\"price\": 1}, {\"price\": 2.5}]}}", "[1,2.5]");
   EXPECT("Order Total * 2", "{\"Order Total\": 21}", "42");
-  char *w = NULL;
-  char *got = eval_json("missing + 1", NULL, &w);
-  assert_string_equal(got, "null");
-  assert_non_null(w);
-  assert_non_null(strstr(w, "missing"));
-  free(got);
-  free(w);
+  feel_check_null(&no_vars, "missing + 1", "missing", __LINE__);
 }
 
 static void test_filters(void **state) {
@@ -138,51 +96,24 @@ static void test_is_defined(void **state) {
 }
 
 static void test_syntax_errors_name_position(void **state) {
-  char *w = NULL;
-  char *got = eval_json("1 +\n  * 2", NULL, &w);
-  assert_string_equal(got, "SYNTAX");
-  assert_non_null(strstr(w, "line 2, column 3"));
-  free(got);
-  free(w);
-  got = eval_json("if x then 1", NULL, &w);
-  assert_string_equal(got, "SYNTAX");
-  assert_non_null(strstr(w, "else"));
-  free(got);
-  free(w);
-  got = eval_json("{a: 1, a: 2}", NULL, &w);
-  assert_string_equal(got, "SYNTAX");
-  assert_non_null(strstr(w, "duplicate"));
-  free(got);
-  free(w);
-  got = eval_json("\"unterminated", NULL, &w);
-  assert_string_equal(got, "SYNTAX");
-  free(got);
-  free(w);
+  feel_check_syntax(&no_vars, "1 +\n  * 2", "line 2, column 3", __LINE__);
+  feel_check_syntax(&no_vars, "if x then 1", "else", __LINE__);
+  feel_check_syntax(&no_vars, "{a: 1, a: 2}", "duplicate", __LINE__);
+  feel_check_syntax(&no_vars, "\"unterminated", NULL, __LINE__);
 }
 
 static void test_hostile_input_is_bounded(void **state) {
-  char *w = NULL;
-  char *got = eval_json("for i in 1..1000000000 return i", NULL, &w);
-  assert_string_equal(got, "null");
-  assert_non_null(w);
-  free(got);
-  free(w);
-  got = eval_json("{f: function(n) f(n + 1), r: f(1)}.r", NULL, &w);
-  assert_string_equal(got, "null");
-  assert_non_null(strstr(w, "deep"));
-  free(got);
-  free(w);
+  feel_check_null(&no_vars, "for i in 1..1000000000 return i", NULL, __LINE__);
+  feel_check_null(&no_vars, "{f: function(n) f(n + 1), r: f(1)}.r", "deep", __LINE__);
   /* Deep nesting is a syntax error, not a stack overflow. */
   size_t depth = 5000;
   char *src = malloc(depth * 2 + 2);
+  assert_non_null(src);
   for (size_t i = 0; i < depth; i++) src[i] = '(';
   src[depth] = '1';
   for (size_t i = 0; i < depth; i++) src[depth + 1 + i] = ')';
   src[depth * 2 + 1] = '\0';
-  got = eval_json(src, NULL, &w);
-  assert_string_equal(got, "SYNTAX");
-  free(got);
-  free(w);
+  feel_check_syntax(&no_vars, src, NULL, __LINE__);
   free(src);
 }
 
@@ -197,27 +128,9 @@ static void test_unary_tests(void **state) {
       {"? > 5 and ? < 10", "7", "true"}, {"null", "null", "true"},
       {"<= date(\"2026-01-01\")", "\"x\"", "null"},
   };
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    struct cf_error err;
-    struct cf_feel_expr *e = cf_feel_compile_unary(cases[i].tests, strlen(cases[i].tests), NULL, 0, &err);
-    assert_non_null(e);
-    struct json_object *j = cf_json_parse(cases[i].input, strlen(cases[i].input), &err);
-    struct cf_feel_value input, out;
-    if (j || strcmp(cases[i].input, "null") == 0) {
-      assert_int_equal(cf_feel_from_json(j, &input), CF_OK);
-    }
-    json_object_put(j);
-    assert_int_equal(cf_feel_eval_unary(e, &input, NULL, NULL, &out, NULL), CF_OK);
-    struct json_object *r;
-    cf_feel_to_json(&out, &r);
-    const char *got = r ? json_object_to_json_string(r) : "null";
-    if (strcmp(got, cases[i].want) != 0)
-      fail_msg("%s with input %s: got %s, want %s", cases[i].tests, cases[i].input, got, cases[i].want);
-    json_object_put(r);
-    cf_feel_value_release(&input);
-    cf_feel_value_release(&out);
-    cf_feel_expr_free(e);
-  }
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    feel_check_result(&(struct feel_opts){.unary = true, .input = cases[i].input}, cases[i].tests,
+                      cases[i].want, __LINE__);
 }
 
 static void test_compile_once_evaluate_many(void **state) {

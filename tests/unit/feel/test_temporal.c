@@ -6,14 +6,8 @@
  * see them; the parser entry point is also hammered directly with malformed
  * text.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-
-#include <cmocka.h>
 
 #include "base/cf_alloc.h"
 #include "base/cf_buf.h"
@@ -21,6 +15,8 @@
 #include "base/cf_tz.h"
 #include "feel/cf_feel.h"
 #include "feel/feel_int.h"
+
+#include "feel_check.h"
 
 /* ------------------------------------------------------------- helpers */
 
@@ -34,39 +30,15 @@ static const struct cf_feel_env *test_env(bool paris) {
 }
 
 /*
- * Evaluates src and checks string() of the result. With want_warn, the
- * result must be null and a warning must say why.
+ * Results compared as string() gives them (feel_check.h), at test_env's
+ * instant, in UTC or in Paris. EXPECT_NULL wants null with a warning,
+ * whatever it says.
  */
-static void check_env(const char *src, const char *want, bool want_warn, bool paris, int line) {
-  struct cf_error err = {0};
-  struct cf_feel_expr *e = cf_feel_compile(src, strlen(src), NULL, 0, &err);
-  if (!e)
-    fail_msg("line %d: %s does not compile: %s", line, src, err.msg);
-  struct cf_feel_value out;
-  struct cf_feel_warnings w;
-  cf_feel_warnings_init(&w);
-  int rc = cf_feel_eval(e, NULL, test_env(paris), &out, &w);
-  if (rc != CF_OK)
-    fail_msg("line %d: %s: eval failed with %d", line, src, rc);
-  struct cf_buf b;
-  cf_buf_init(&b);
-  assert_int_equal(cf_feel_to_string(&out, &b), CF_OK);
-  bool is_null = out.type == CF_FEEL_NULL;
-  if (strcmp(b.data, want) != 0 || is_null != (strcmp(want, "null") == 0))
-    fail_msg("line %d: %s gave %s%s, want %s", line, src, b.data, is_null ? " (null)" : "", want);
-  if (want_warn && w.count + w.dropped == 0)
-    fail_msg("line %d: %s gave null without a warning", line, src);
-  if (!want_warn && w.count > 0)
-    fail_msg("line %d: %s warned: %s", line, src, w.items[0]);
-  cf_buf_release(&b);
-  cf_feel_value_release(&out);
-  cf_feel_warnings_release(&w);
-  cf_feel_expr_free(e);
-}
-
-#define EXPECT(src, want) check_env(src, want, false, false, __LINE__)
-#define EXPECT_NULL(src) check_env(src, "null", true, false, __LINE__)
-#define EXPECT_PARIS(src, want) check_env(src, want, false, true, __LINE__)
+#define AT(paris) (&(struct feel_opts){.env = test_env(paris), .form = FEEL_FORM_STRING, .oom_steps = 400})
+#define EXPECT(src, want) feel_check(AT(false), src, want, __LINE__)
+#define EXPECT_NULL(src) feel_check_null(AT(false), src, NULL, __LINE__)
+#define EXPECT_PARIS(src, want) feel_check(AT(true), src, want, __LINE__)
+#define CHECK_OOM(src, want) feel_check_oom(AT(false), src, want, __LINE__)
 
 /* The literal parser alone: text in, string() out ("error" when refused). */
 static void lit(const char *text, const char *want, int line) {
@@ -352,42 +324,10 @@ static void now_and_today_use_the_injected_clock(void **state) {
   EXPECT_NULL("today(123)");
 }
 
-/*
- * Makes each allocation of an evaluation fail in turn: the result is right or
- * CF_ENOMEM with null, never a crash or a leak (ASan checks).
- */
-static void check_oom(const char *src, const char *want) {
-  for (long n = 0; n < 400; n++) {
-    struct cf_error err = {0};
-    struct cf_feel_expr *e = cf_feel_compile(src, strlen(src), NULL, 0, &err);
-    assert_non_null(e);
-    struct cf_feel_value out;
-    cf_alloc_fail_after(n);
-    int rc = cf_feel_eval(e, NULL, test_env(false), &out, NULL);
-    long failures = cf_alloc_failures();
-    cf_alloc_fail_reset();
-    if (rc == CF_OK) {
-      struct cf_buf b;
-      cf_buf_init(&b);
-      assert_int_equal(cf_feel_to_string(&out, &b), CF_OK);
-      if (failures == 0 && strcmp(b.data, want) != 0)
-        fail_msg("%s gave %s, want %s", src, b.data, want);
-      cf_buf_release(&b);
-    } else {
-      assert_int_equal(rc, CF_ENOMEM);
-      assert_int_equal(out.type, CF_FEEL_NULL);
-    }
-    cf_feel_value_release(&out);
-    cf_feel_expr_free(e);
-    if (failures == 0)
-      return;
-  }
-}
-
 static void out_of_memory_gives_enomem_or_the_result(void **state) {
-  check_oom("day of week(@\"2019-09-17\")", "Tuesday");
-  check_oom("@\"2021-01-01T10:00:00@Europe/Paris\".timezone", "Europe/Paris");
-  check_oom("[month of year(@\"2019-09-17\"), string(@\"P1DT2H\")]", "[\"September\", \"P1DT2H\"]");
+  CHECK_OOM("day of week(@\"2019-09-17\")", "Tuesday");
+  CHECK_OOM("@\"2021-01-01T10:00:00@Europe/Paris\".timezone", "Europe/Paris");
+  CHECK_OOM("[month of year(@\"2019-09-17\"), string(@\"P1DT2H\")]", "[\"September\", \"P1DT2H\"]");
 }
 
 int main(void) {
