@@ -1,0 +1,75 @@
+/*
+ * Private parts of the engine, shared by engine_run.c (execution),
+ * engine_vars.c (variable scopes) and engine_save.c (persistence).
+ */
+#ifndef CF_ENGINE_INT_H
+#define CF_ENGINE_INT_H
+
+#include <sys/types.h>
+
+#include "engine/cf_engine.h"
+
+/* Tokens waiting at a join: arrivals per incoming flow, per scope. */
+struct arrival {
+  uint32_t flow;
+  uint32_t count;
+};
+
+/*
+ * What a scope (the process, or a sub-process / task instance with local
+ * variables) holds beside its element instance.
+ */
+struct scope_data {
+  struct cf_feel_value vars; /* a context, or null when the scope has none */
+  uint32_t tokens;           /* live children + tokens on the way + arrivals waiting at joins */
+  struct arrival *arrivals;
+  uint32_t narrivals;
+};
+
+/* The phase an incident interrupted, to retry when it is resolved. */
+enum phase {
+  PH_NONE,
+  PH_ACTIVATE, /* input mappings and the element's own activation work */
+  PH_COMPLETE  /* output mappings, gateway conditions, leaving the element */
+};
+
+struct ei_priv {
+  struct scope_data scope;
+  uint8_t phase; /* enum phase: what to redo when the incident is resolved */
+  struct cf_feel_value pending; /* variables of a completion waiting for a retry, or null */
+};
+
+struct cf_engine_instance {
+  const struct cf_bpmn_model *model;
+  uint32_t process;
+  uint64_t key;
+  uint8_t state; /* enum cf_engine_state */
+  struct scope_data root;
+  int64_t created_ms;
+
+  struct cf_engine_element_instance *eis; /* live, in creation order */
+  struct ei_priv *priv;                   /* parallel to eis */
+  size_t neis, capeis;
+
+  struct cf_engine_job *jobs;
+  size_t njobs, capjobs;
+  struct cf_engine_user_task *tasks;
+  size_t ntasks, captasks;
+  struct cf_engine_incident *incidents;
+  size_t nincidents, capincidents;
+};
+
+/* engine_vars.c */
+int cf__engine_set_local(struct cf_engine_instance *inst, uint64_t scope_key, const char *name,
+                         size_t len, const struct cf_feel_value *value, struct cf_engine_output *out,
+                         int64_t now_ms);
+int cf__engine_propagate(struct cf_engine_instance *inst, uint64_t scope_key,
+                         const struct cf_feel_value *doc, struct cf_engine_output *out, int64_t now_ms);
+struct scope_data *cf__engine_scope(struct cf_engine_instance *inst, uint64_t key);
+uint64_t cf__engine_parent_scope(const struct cf_engine_instance *inst, uint64_t key);
+ssize_t cf__engine_find_ei(const struct cf_engine_instance *inst, uint64_t key);
+int cf__engine_variable_value(const struct cf_feel_value *in, struct cf_feel_value *out);
+int cf__engine_event(struct cf_engine_output *out, uint8_t kind, uint64_t key, int32_t element,
+                     int64_t at_ms, const char *detail);
+
+#endif

@@ -1,0 +1,1275 @@
+/*
+ * Execution: element lifecycles, tokens, gateways, jobs, user tasks,
+ * incidents, and the commands that drive them.
+ *
+ * One call (start or apply) processes a FIFO queue of work items until the
+ * instance waits (for a job, a person, ...) or ends, like Zeebe processes a
+ * command and its follow-up records. A token is a work item on its way or a
+ * live element instance; each scope counts its tokens (live children, items
+ * queued in it, arrivals waiting at joins) and completes when the count
+ * drops to zero.
+ *
+ * Joins: a parallel gateway with several incoming flows activates when
+ * every incoming flow has a token (one is consumed from each). An inclusive
+ * gateway join activates when each incoming flow either has a token or can
+ * no longer get one: no live token of the scope can reach it. That is
+ * decided once the queue is empty, when every remaining token is waiting.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cf_alloc.h"
+#include "base/cf_buf.h"
+#include "engine/engine_int.h"
+
+enum work_kind { W_DEAD, W_FLOW, W_ACTIVATE };
+
+struct work {
+  uint8_t kind;
+  uint32_t idx;   /* flow (W_FLOW) or element (W_ACTIVATE) */
+  uint64_t scope; /* the scope the token lives in */
+};
+
+struct run {
+  struct cf_engine_instance *inst;
+  const struct cf_bpmn_model *m;
+  const struct cf_engine_env *env;
+  struct cf_engine_output *out;
+  struct cf_feel_env fenv;
+  struct work *q;
+  size_t head, tail, cap;
+};
+
+static int run_queue(struct run *r);
+
+/* ------------------------------------------------------------- basics */
+
+static uint64_t new_key(struct run *r) { return r->env->next_key(r->env->key_arg); }
+
+static int64_t now(const struct run *r) { return r->env->now_ms; }
+
+static int emit(struct run *r, uint8_t kind, uint64_t key, int32_t element, const char *detail) {
+  return cf__engine_event(r->out, kind, key, element, now(r), detail);
+}
+
+static int push(struct run *r, uint8_t kind, uint32_t idx, uint64_t scope) {
+  if (r->tail == r->cap) {
+    if (r->head > 0) {
+      memmove(r->q, r->q + r->head, (r->tail - r->head) * sizeof *r->q);
+      r->tail -= r->head;
+      r->head = 0;
+    }
+    if (r->tail == r->cap) {
+      size_t cap = r->cap ? r->cap * 2 : 16;
+      struct work *q = cf_realloc(r->q, cap * sizeof *q);
+      if (!q) return CF_ENOMEM;
+      r->q = q;
+      r->cap = cap;
+    }
+  }
+  r->q[r->tail++] = (struct work){kind, idx, scope};
+  struct scope_data *s = cf__engine_scope(r->inst, scope);
+  if (s) s->tokens++;
+  return CF_OK;
+}
+
+static const struct cf_bpmn_element *el(const struct run *r, uint32_t i) { return &r->m->elements[i]; }
+
+static bool is_job_task(const struct cf_bpmn_element *e) {
+  switch (e->type) {
+    case CF_BPMN_SERVICE_TASK:
+    case CF_BPMN_SEND_TASK:
+    case CF_BPMN_BUSINESS_RULE_TASK: return true;
+    case CF_BPMN_SCRIPT_TASK: return !cf_bpmn_value_present(&e->script);
+    default: return false;
+  }
+}
+
+static bool is_container(const struct cf_bpmn_element *e) {
+  return e->type == CF_BPMN_SUB_PROCESS;
+}
+
+/* ------------------------------------------------------------- element instances */
+
+static int ei_add(struct run *r, uint32_t element, uint64_t scope, size_t *idx) {
+  struct cf_engine_instance *in = r->inst;
+  if (in->neis == in->capeis) {
+    size_t cap = in->capeis ? in->capeis * 2 : 8;
+    struct cf_engine_element_instance *e = cf_realloc(in->eis, cap * sizeof *e);
+    if (!e) return CF_ENOMEM;
+    in->eis = e;
+    struct ei_priv *p = cf_realloc(in->priv, cap * sizeof *p);
+    if (!p) return CF_ENOMEM;
+    in->priv = p;
+    in->capeis = cap;
+  }
+  size_t i = in->neis++;
+  in->eis[i] = (struct cf_engine_element_instance){new_key(r), scope, element,
+                                                   CF_ENGINE_EI_ACTIVATING, 0, 0, 0};
+  memset(&in->priv[i], 0, sizeof in->priv[i]);
+  cf_feel_set_null(&in->priv[i].scope.vars);
+  cf_feel_set_null(&in->priv[i].pending);
+  struct scope_data *s = cf__engine_scope(in, scope);
+  if (s) s->tokens++;
+  *idx = i;
+  return CF_OK;
+}
+
+/* Removes element instance i; its scope loses a token. */
+static void ei_remove(struct run *r, size_t i) {
+  struct cf_engine_instance *in = r->inst;
+  uint64_t scope = in->eis[i].scope_key;
+  cf_feel_value_release(&in->priv[i].scope.vars);
+  cf_feel_value_release(&in->priv[i].pending);
+  cf_free(in->priv[i].scope.arrivals);
+  memmove(&in->eis[i], &in->eis[i + 1], (in->neis - i - 1) * sizeof *in->eis);
+  memmove(&in->priv[i], &in->priv[i + 1], (in->neis - i - 1) * sizeof *in->priv);
+  in->neis--;
+  struct scope_data *s = cf__engine_scope(in, scope);
+  if (s && s->tokens) s->tokens--;
+}
+
+/* ------------------------------------------------------------- FEEL */
+
+/* Evaluates a model value in the variables visible from scope. */
+static int eval_value(struct run *r, const struct cf_bpmn_value *v, uint64_t scope,
+                      struct cf_feel_value *out, char *why, size_t whylen) {
+  why[0] = '\0';
+  if (!v->expr) {
+    return cf_feel_set_string(out, v->text ? v->text : "", v->text ? strlen(v->text) : 0) ==
+                   CF_ENOMEM
+               ? CF_ENOMEM
+               : CF_OK;
+  }
+  struct cf_feel_value vars;
+  const struct cf_feel_value *use;
+  int rc;
+  struct scope_data *s = cf__engine_scope(r->inst, scope);
+  /* The common case: only the process scope has variables; no merge needed. */
+  if (scope == r->inst->key) {
+    use = s && s->vars.type == CF_FEEL_CONTEXT ? &s->vars : NULL;
+    cf_feel_set_null(&vars);
+  } else {
+    if ((rc = cf_engine_visible_variables(r->inst, scope, &vars))) return rc;
+    use = &vars;
+  }
+  struct cf_feel_warnings w;
+  cf_feel_warnings_init(&w);
+  rc = cf_feel_eval(v->expr, use, &r->fenv, out, &w);
+  if (rc == CF_OK && w.count) snprintf(why, whylen, "%s", w.items[0]);
+  cf_feel_warnings_release(&w);
+  cf_feel_value_release(&vars);
+  return rc;
+}
+
+static int raise_incident(struct run *r, size_t i, uint8_t type, const char *msg, uint64_t job_key,
+                          uint8_t phase) {
+  struct cf_engine_instance *in = r->inst;
+  if (in->nincidents == in->capincidents) {
+    size_t cap = in->capincidents ? in->capincidents * 2 : 4;
+    struct cf_engine_incident *n = cf_realloc(in->incidents, cap * sizeof *n);
+    if (!n) return CF_ENOMEM;
+    in->incidents = n;
+    in->capincidents = cap;
+  }
+  char *m = cf_strdup(msg);
+  if (!m) return CF_ENOMEM;
+  uint64_t key = new_key(r);
+  in->incidents[in->nincidents++] = (struct cf_engine_incident){
+      key, in->eis[i].key, in->eis[i].element, type, job_key, m, now(r)};
+  in->eis[i].incident_key = key;
+  in->priv[i].phase = phase;
+  return emit(r, CF_ENGINE_EV_INCIDENT_CREATED, key, (int32_t)in->eis[i].element, msg);
+}
+
+/* An incident for an expression that failed or gave the wrong type. */
+static int expression_incident(struct run *r, size_t i, const char *what,
+                               const struct cf_bpmn_value *v, const char *expected,
+                               const struct cf_feel_value *got, const char *why, uint8_t phase) {
+  char msg[700];
+  if (why && *why)
+    snprintf(msg, sizeof msg, "%s: expected the expression '%.200s' to give a %s, but it gave %s (%s)",
+             what, v->text ? v->text : "", expected, cf_feel_type_name(got->type), why);
+  else
+    snprintf(msg, sizeof msg, "%s: expected the expression '%.200s' to give a %s, but it gave %s", what,
+             v->text ? v->text : "", expected, cf_feel_type_name(got->type));
+  return raise_incident(r, i, CF_ENGINE_INC_EXPRESSION, msg, 0, phase);
+}
+
+/* Puts value at target (a name, or a dotted path into contexts) in doc. */
+static int doc_put(struct cf_feel_value *doc, const char *target, struct cf_feel_value *value) {
+  const char *dot = strchr(target, '.');
+  if (!dot) return cf_feel_ctx_put(doc, target, strlen(target), value);
+  /* a.b.c: copy-on-write down the path. */
+  size_t head = (size_t)(dot - target);
+  const struct cf_feel_value *existing = cf_feel_ctx_get(doc->u.ctx, target, head);
+  struct cf_feel_value inner;
+  int rc;
+  if (existing && existing->type == CF_FEEL_CONTEXT) {
+    const struct cf_feel_ctx *c = existing->u.ctx;
+    if ((rc = cf_feel_ctx_new(&inner, c->len + 1))) goto fail;
+    for (uint32_t k = 0; k < c->len; k++) {
+      struct cf_feel_value v;
+      cf_feel_value_copy(&v, &c->entries[k].value);
+      if ((rc = cf_feel_ctx_put(&inner, c->entries[k].key->data, c->entries[k].key->len, &v))) {
+        cf_feel_value_release(&inner);
+        goto fail;
+      }
+    }
+  } else if ((rc = cf_feel_ctx_new(&inner, 1))) {
+    goto fail;
+  }
+  if ((rc = doc_put(&inner, dot + 1, value))) {
+    cf_feel_value_release(&inner);
+    return rc;
+  }
+  return cf_feel_ctx_put(doc, target, head, &inner);
+fail:
+  cf_feel_value_release(value);
+  return rc;
+}
+
+/*
+ * Evaluates mappings from scope into a new document (a context). A mapping
+ * whose value is null is kept as null, as Camunda 8 does for a missing
+ * variable.
+ */
+static int eval_mappings(struct run *r, const struct cf_bpmn_mapping *maps, uint32_t n,
+                         uint64_t scope, struct cf_feel_value *doc) {
+  int rc = cf_feel_ctx_new(doc, n);
+  for (uint32_t k = 0; rc == CF_OK && k < n; k++) {
+    struct cf_feel_value v;
+    char why[300];
+    if ((rc = eval_value(r, &maps[k].source, scope, &v, why, sizeof why))) break;
+    rc = doc_put(doc, maps[k].target, &v);
+  }
+  if (rc) cf_feel_value_release(doc);
+  return rc;
+}
+
+/* ------------------------------------------------------------- jobs and tasks */
+
+static void job_free(struct cf_engine_job *j) {
+  cf_free(j->type);
+  cf_free(j->error_message);
+  cf_feel_value_release(&j->headers);
+}
+
+static ssize_t find_job(const struct cf_engine_instance *in, uint64_t key) {
+  for (size_t i = 0; i < in->njobs; i++)
+    if (in->jobs[i].key == key) return (ssize_t)i;
+  return -1;
+}
+
+static void job_remove(struct cf_engine_instance *in, size_t j) {
+  job_free(&in->jobs[j]);
+  memmove(&in->jobs[j], &in->jobs[j + 1], (in->njobs - j - 1) * sizeof *in->jobs);
+  in->njobs--;
+}
+
+static void task_free(struct cf_engine_user_task *t) {
+  cf_free(t->assignee);
+  cf_free(t->due_date);
+  cf_free(t->follow_up_date);
+  cf_free(t->form_key);
+  cf_feel_value_release(&t->candidate_groups);
+  cf_feel_value_release(&t->candidate_users);
+}
+
+static ssize_t find_task(const struct cf_engine_instance *in, uint64_t key) {
+  for (size_t i = 0; i < in->ntasks; i++)
+    if (in->tasks[i].key == key) return (ssize_t)i;
+  return -1;
+}
+
+static void task_remove(struct cf_engine_instance *in, size_t t) {
+  task_free(&in->tasks[t]);
+  memmove(&in->tasks[t], &in->tasks[t + 1], (in->ntasks - t - 1) * sizeof *in->tasks);
+  in->ntasks--;
+}
+
+static ssize_t find_incident(const struct cf_engine_instance *in, uint64_t key) {
+  for (size_t i = 0; i < in->nincidents; i++)
+    if (in->incidents[i].key == key) return (ssize_t)i;
+  return -1;
+}
+
+static void incident_remove(struct cf_engine_instance *in, size_t k) {
+  cf_free(in->incidents[k].message);
+  memmove(&in->incidents[k], &in->incidents[k + 1],
+          (in->nincidents - k - 1) * sizeof *in->incidents);
+  in->nincidents--;
+}
+
+static int create_job(struct run *r, size_t i) {
+  struct cf_engine_instance *in = r->inst;
+  const struct cf_bpmn_element *e = el(r, in->eis[i].element);
+  uint64_t ek = in->eis[i].key;
+  struct cf_feel_value type, retries;
+  char why[300];
+  int rc = eval_value(r, &e->job_type, ek, &type, why, sizeof why);
+  if (rc) return rc;
+  if (type.type != CF_FEEL_STRING || type.u.string->len == 0) {
+    rc = expression_incident(r, i, "job type", &e->job_type, "non-empty string", &type, why, PH_ACTIVATE);
+    cf_feel_value_release(&type);
+    return rc;
+  }
+  int64_t nretries = 3;
+  if (cf_bpmn_value_present(&e->job_retries)) {
+    if ((rc = eval_value(r, &e->job_retries, ek, &retries, why, sizeof why))) {
+      cf_feel_value_release(&type);
+      return rc;
+    }
+    bool ok = false;
+    if (retries.type == CF_FEEL_NUMBER) {
+      ok = cf_feel_number_to_int64(&retries, &nretries);
+    } else if (retries.type == CF_FEEL_STRING) {
+      char *end;
+      nretries = strtoll(retries.u.string->data, &end, 10);
+      ok = *retries.u.string->data && !*end;
+    }
+    if (!ok || nretries < 0 || nretries > INT32_MAX) {
+      rc = expression_incident(r, i, "job retries", &e->job_retries, "whole number", &retries, why,
+                               PH_ACTIVATE);
+      cf_feel_value_release(&retries);
+      cf_feel_value_release(&type);
+      return rc;
+    }
+    cf_feel_value_release(&retries);
+  }
+  if (in->njobs == in->capjobs) {
+    size_t cap = in->capjobs ? in->capjobs * 2 : 4;
+    struct cf_engine_job *j = cf_realloc(in->jobs, cap * sizeof *j);
+    if (!j) {
+      cf_feel_value_release(&type);
+      return CF_ENOMEM;
+    }
+    in->jobs = j;
+    in->capjobs = cap;
+  }
+  struct cf_engine_job job = {0};
+  job.key = new_key(r);
+  job.element_instance_key = ek;
+  job.element = in->eis[i].element;
+  job.state = CF_ENGINE_JOB_ACTIVATABLE;
+  job.retries = (int32_t)nretries;
+  job.available_at_ms = now(r);
+  job.type = cf_strndup(type.u.string->data, type.u.string->len);
+  cf_feel_value_release(&type);
+  cf_feel_set_null(&job.headers);
+  if (!job.type) return CF_ENOMEM;
+  if (e->nheaders) {
+    if ((rc = cf_feel_ctx_new(&job.headers, e->nheaders))) {
+      job_free(&job);
+      return rc;
+    }
+    for (uint32_t h = 0; h < e->nheaders; h++) {
+      struct cf_feel_value hv;
+      const char *val = e->headers[h].value ? e->headers[h].value : "";
+      if ((rc = cf_feel_set_string(&hv, val, strlen(val))) == CF_ENOMEM ||
+          (rc == CF_OK && (rc = cf_feel_ctx_put(&job.headers, e->headers[h].key,
+                                                strlen(e->headers[h].key), &hv)))) {
+        job_free(&job);
+        return CF_ENOMEM;
+      }
+    }
+  }
+  in->jobs[in->njobs++] = job;
+  in->eis[i].job_key = job.key;
+  return emit(r, CF_ENGINE_EV_JOB_CREATED, job.key, (int32_t)job.element, job.type);
+}
+
+/* A user-task attribute: NULL (absent or null), or a new string. */
+static int task_string(struct run *r, size_t i, const struct cf_bpmn_value *v, const char *what,
+                       char **out, bool *incident) {
+  *out = NULL;
+  if (!cf_bpmn_value_present(v)) return CF_OK;
+  struct cf_feel_value val;
+  char why[300];
+  int rc = eval_value(r, v, r->inst->eis[i].key, &val, why, sizeof why);
+  if (rc) return rc;
+  if (val.type == CF_FEEL_NULL) return CF_OK;
+  struct cf_buf b;
+  cf_buf_init(&b);
+  if (val.type == CF_FEEL_STRING || val.type == CF_FEEL_DATETIME || val.type == CF_FEEL_DATE ||
+      val.type == CF_FEEL_NUMBER) {
+    cf_feel_to_string(&val, &b);
+    *out = cf_buf_detach(&b);
+    if (!*out) rc = CF_ENOMEM;
+  } else {
+    *incident = true;
+    rc = expression_incident(r, i, what, v, "string", &val, why, PH_ACTIVATE);
+  }
+  cf_buf_release(&b);
+  cf_feel_value_release(&val);
+  return rc;
+}
+
+/* Candidate groups/users: a list of strings, or a comma-separated string. */
+static int task_list(struct run *r, size_t i, const struct cf_bpmn_value *v, const char *what,
+                     struct cf_feel_value *out, bool *incident) {
+  cf_feel_set_null(out);
+  if (!cf_bpmn_value_present(v)) return CF_OK;
+  struct cf_feel_value val;
+  char why[300];
+  int rc = eval_value(r, v, r->inst->eis[i].key, &val, why, sizeof why);
+  if (rc) return rc;
+  if (val.type == CF_FEEL_STRING) {
+    rc = cf_feel_list_new(out, 2);
+    const char *s = val.u.string->data;
+    while (rc == CF_OK && *s) {
+      while (*s == ' ' || *s == ',') s++;
+      const char *e = s;
+      while (*e && *e != ',') e++;
+      const char *t = e;
+      while (t > s && t[-1] == ' ') t--;
+      if (t > s) {
+        struct cf_feel_value item;
+        if ((rc = cf_feel_set_string(&item, s, (size_t)(t - s))) == CF_OK) rc = cf_feel_list_push(out, &item);
+      }
+      s = e;
+    }
+  } else if (val.type == CF_FEEL_LIST) {
+    bool strings = true;
+    for (uint32_t k = 0; k < val.u.list->len; k++)
+      if (val.u.list->items[k].type != CF_FEEL_STRING) strings = false;
+    if (strings) {
+      cf_feel_value_copy(out, &val);
+    } else {
+      *incident = true;
+      rc = expression_incident(r, i, what, v, "list of strings", &val, why, PH_ACTIVATE);
+    }
+  } else if (val.type != CF_FEEL_NULL) {
+    *incident = true;
+    rc = expression_incident(r, i, what, v, "list of strings", &val, why, PH_ACTIVATE);
+  }
+  cf_feel_value_release(&val);
+  if (rc) cf_feel_value_release(out);
+  return rc;
+}
+
+static int create_user_task(struct run *r, size_t i) {
+  struct cf_engine_instance *in = r->inst;
+  const struct cf_bpmn_element *e = el(r, in->eis[i].element);
+  struct cf_engine_user_task t = {0};
+  cf_feel_set_null(&t.candidate_groups);
+  cf_feel_set_null(&t.candidate_users);
+  t.priority = 50;
+  bool incident = false;
+  int rc;
+  if ((rc = task_string(r, i, &e->assignee, "assignee", &t.assignee, &incident)) || incident) goto out;
+  if ((rc = task_list(r, i, &e->candidate_groups, "candidate groups", &t.candidate_groups, &incident)) ||
+      incident)
+    goto out;
+  if ((rc = task_list(r, i, &e->candidate_users, "candidate users", &t.candidate_users, &incident)) ||
+      incident)
+    goto out;
+  if ((rc = task_string(r, i, &e->due_date, "due date", &t.due_date, &incident)) || incident) goto out;
+  if ((rc = task_string(r, i, &e->follow_up_date, "follow-up date", &t.follow_up_date, &incident)) ||
+      incident)
+    goto out;
+  if (cf_bpmn_value_present(&e->priority)) {
+    struct cf_feel_value p;
+    char why[300];
+    if ((rc = eval_value(r, &e->priority, in->eis[i].key, &p, why, sizeof why))) goto out;
+    int64_t pr = -1;
+    if (p.type == CF_FEEL_NUMBER) cf_feel_number_to_int64(&p, &pr);
+    else if (p.type == CF_FEEL_STRING) pr = strtoll(p.u.string->data, NULL, 10);
+    if (pr < 0 || pr > 100) {
+      incident = true;
+      rc = expression_incident(r, i, "priority", &e->priority, "whole number from 0 to 100", &p, why,
+                               PH_ACTIVATE);
+      cf_feel_value_release(&p);
+      goto out;
+    }
+    t.priority = (int32_t)pr;
+    cf_feel_value_release(&p);
+  }
+  if (e->form_key && !(t.form_key = cf_strdup(e->form_key))) {
+    rc = CF_ENOMEM;
+    goto out;
+  }
+  if (in->ntasks == in->captasks) {
+    size_t cap = in->captasks ? in->captasks * 2 : 4;
+    struct cf_engine_user_task *n = cf_realloc(in->tasks, cap * sizeof *n);
+    if (!n) {
+      rc = CF_ENOMEM;
+      goto out;
+    }
+    in->tasks = n;
+    in->captasks = cap;
+  }
+  t.key = new_key(r);
+  t.element_instance_key = in->eis[i].key;
+  t.element = in->eis[i].element;
+  t.created_ms = now(r);
+  in->tasks[in->ntasks++] = t;
+  in->eis[i].user_task_key = t.key;
+  rc = emit(r, CF_ENGINE_EV_USER_TASK_CREATED, t.key, (int32_t)t.element, t.assignee);
+  if (rc == CF_OK && t.assignee)
+    rc = emit(r, CF_ENGINE_EV_USER_TASK_ASSIGNED, t.key, (int32_t)t.element, t.assignee);
+  return rc;
+out:
+  task_free(&t);
+  return rc;
+}
+
+/* ------------------------------------------------------------- lifecycle */
+
+static int complete_ei(struct run *r, size_t i, const struct cf_feel_value *doc);
+static int terminate_ei(struct run *r, size_t i);
+
+/* Ends every element instance and queued token inside scope (not the scope itself). */
+static int terminate_inside(struct run *r, uint64_t scope) {
+  int rc = CF_OK;
+  /* Newest first, so children end before their parents are looked at. */
+  for (size_t k = r->inst->neis; k-- > 0 && rc == CF_OK;) {
+    if (k < r->inst->neis && r->inst->eis[k].scope_key == scope) rc = terminate_ei(r, k);
+  }
+  for (size_t k = r->head; k < r->tail; k++) {
+    if (r->q[k].kind != W_DEAD && r->q[k].scope == scope) {
+      r->q[k].kind = W_DEAD;
+      struct scope_data *s = cf__engine_scope(r->inst, scope);
+      if (s && s->tokens) s->tokens--;
+    }
+  }
+  struct scope_data *s = cf__engine_scope(r->inst, scope);
+  if (s) {
+    for (uint32_t a = 0; a < s->narrivals; a++) s->tokens -= s->arrivals[a].count;
+    s->narrivals = 0;
+  }
+  return rc;
+}
+
+static int terminate_ei(struct run *r, size_t i) {
+  struct cf_engine_instance *in = r->inst;
+  uint64_t key = in->eis[i].key;
+  int32_t element = (int32_t)in->eis[i].element;
+  int rc = terminate_inside(r, key);
+  if (rc) return rc;
+  ssize_t idx = cf__engine_find_ei(in, key);
+  if (idx < 0) return CF_EINTERNAL;
+  i = (size_t)idx;
+  in->eis[i].state = CF_ENGINE_EI_TERMINATING;
+  if (in->eis[i].job_key) {
+    ssize_t j = find_job(in, in->eis[i].job_key);
+    if (j >= 0) {
+      uint64_t jk = in->jobs[j].key;
+      job_remove(in, (size_t)j);
+      if ((rc = emit(r, CF_ENGINE_EV_JOB_CANCELED, jk, element, NULL))) return rc;
+    }
+  }
+  if (in->eis[i].user_task_key) {
+    ssize_t t = find_task(in, in->eis[i].user_task_key);
+    if (t >= 0) {
+      uint64_t tk = in->tasks[t].key;
+      task_remove(in, (size_t)t);
+      if ((rc = emit(r, CF_ENGINE_EV_USER_TASK_CANCELED, tk, element, NULL))) return rc;
+    }
+  }
+  for (size_t k = in->nincidents; k-- > 0;) {
+    if (in->incidents[k].element_instance_key == key) {
+      uint64_t ik = in->incidents[k].key;
+      incident_remove(in, k);
+      if ((rc = emit(r, CF_ENGINE_EV_INCIDENT_RESOLVED, ik, element, NULL))) return rc;
+    }
+  }
+  ei_remove(r, i);
+  return emit(r, CF_ENGINE_EV_ELEMENT_TERMINATED, key, element, NULL);
+}
+
+/* The scope has no tokens left: it completes. */
+static int scope_done(struct run *r, uint64_t scope) {
+  struct cf_engine_instance *in = r->inst;
+  if (scope == in->key) {
+    if (in->state != CF_ENGINE_ACTIVE) return CF_OK;
+    in->state = CF_ENGINE_COMPLETED;
+    return emit(r, CF_ENGINE_EV_INSTANCE_COMPLETED, in->key, -1, NULL);
+  }
+  ssize_t i = cf__engine_find_ei(in, scope);
+  if (i < 0 || in->eis[i].state != CF_ENGINE_EI_ACTIVATED) return CF_OK;
+  return complete_ei(r, (size_t)i, NULL);
+}
+
+static int check_scope(struct run *r, uint64_t scope) {
+  struct scope_data *s = cf__engine_scope(r->inst, scope);
+  if (s && s->tokens == 0) return scope_done(r, scope);
+  return CF_OK;
+}
+
+static int take_flows(struct run *r, size_t i, const uint32_t *flows, size_t n) {
+  struct cf_engine_instance *in = r->inst;
+  uint64_t key = in->eis[i].key, scope = in->eis[i].scope_key;
+  int32_t element = (int32_t)in->eis[i].element;
+  int rc;
+  for (size_t f = 0; f < n; f++)
+    if ((rc = push(r, W_FLOW, flows[f], scope))) return rc;
+  in->eis[i].state = CF_ENGINE_EI_COMPLETED;
+  ei_remove(r, i);
+  if ((rc = emit(r, CF_ENGINE_EV_ELEMENT_COMPLETED, key, element, NULL))) return rc;
+  for (size_t f = 0; f < n; f++)
+    if ((rc = emit(r, CF_ENGINE_EV_FLOW_TAKEN, key, (int32_t)flows[f], NULL))) return rc;
+  return n ? CF_OK : check_scope(r, scope);
+}
+
+/* Evaluates a flow's condition: 1 true, 0 false, -1 an incident was raised. */
+static int condition(struct run *r, size_t i, uint32_t flow, int *res) {
+  const struct cf_bpmn_flow *f = &r->m->flows[flow];
+  if (!cf_bpmn_value_present(&f->condition)) {
+    *res = 1;
+    return CF_OK;
+  }
+  struct cf_feel_value v;
+  char why[300];
+  int rc = eval_value(r, &f->condition, r->inst->eis[i].scope_key, &v, why, sizeof why);
+  if (rc) return rc;
+  if (v.type == CF_FEEL_BOOLEAN) {
+    *res = v.u.boolean;
+  } else {
+    char what[200];
+    snprintf(what, sizeof what, "condition of sequence flow '%s'", f->id);
+    *res = -1;
+    rc = expression_incident(r, i, what, &f->condition, "boolean", &v, why, PH_COMPLETE);
+  }
+  cf_feel_value_release(&v);
+  return rc;
+}
+
+static int leave_gateway(struct run *r, size_t i) {
+  const struct cf_bpmn_element *e = el(r, r->inst->eis[i].element);
+  uint32_t chosen_small[8];
+  uint32_t *chosen = e->noutgoing <= 8 ? chosen_small : cf_malloc(e->noutgoing * sizeof *chosen);
+  if (!chosen) return CF_ENOMEM;
+  size_t n = 0;
+  int rc = CF_OK;
+  bool exclusive = e->type == CF_BPMN_EXCLUSIVE_GATEWAY;
+  if (e->noutgoing == 1 && e->default_flow < 0 &&
+      !cf_bpmn_value_present(&r->m->flows[e->outgoing[0]].condition)) {
+    chosen[n++] = e->outgoing[0];
+  } else {
+    for (uint32_t f = 0; f < e->noutgoing; f++) {
+      uint32_t flow = e->outgoing[f];
+      if ((int32_t)flow == e->default_flow) continue;
+      int res;
+      if ((rc = condition(r, i, flow, &res))) goto out;
+      if (res < 0) goto out; /* incident raised */
+      if (res) {
+        chosen[n++] = flow;
+        if (exclusive) break;
+      }
+    }
+    if (n == 0 && e->default_flow >= 0) chosen[n++] = (uint32_t)e->default_flow;
+    if (n == 0) {
+      rc = raise_incident(r, i, CF_ENGINE_INC_CONDITION,
+                          "Expected at least one condition to evaluate to true, or to have a default flow",
+                          0, PH_COMPLETE);
+      goto out;
+    }
+  }
+  rc = take_flows(r, i, chosen, n);
+out:
+  if (chosen != chosen_small) cf_free(chosen);
+  return rc;
+}
+
+/*
+ * Completes element instance i: applies the completion variables (doc: job
+ * or task variables, or null), the output mappings, and leaves through the
+ * outgoing flows. An incident stops it in COMPLETING, to be retried.
+ */
+static int complete_ei(struct run *r, size_t i, const struct cf_feel_value *doc) {
+  struct cf_engine_instance *in = r->inst;
+  const struct cf_bpmn_element *e = el(r, in->eis[i].element);
+  uint64_t key = in->eis[i].key;
+  int rc;
+  in->eis[i].state = CF_ENGINE_EI_COMPLETING;
+  if (doc && doc->type == CF_FEEL_CONTEXT && doc->u.ctx->len) {
+    if (e->noutputs) {
+      /* With output mappings the variables stay local; the mappings decide what leaves. */
+      for (uint32_t k = 0; k < doc->u.ctx->len; k++) {
+        const struct cf_feel_ctx_entry *en = &doc->u.ctx->entries[k];
+        if ((rc = cf__engine_set_local(in, key, en->key->data, en->key->len, &en->value, r->out, now(r))))
+          return rc;
+      }
+    } else if ((rc = cf__engine_propagate(in, key, doc, r->out, now(r)))) {
+      return rc;
+    }
+  }
+  if (e->noutputs) {
+    struct cf_feel_value outdoc;
+    if ((rc = eval_mappings(r, e->outputs, e->noutputs, key, &outdoc))) return rc;
+    ssize_t idx = cf__engine_find_ei(in, key);
+    rc = cf__engine_propagate(in, in->eis[idx].scope_key, &outdoc, r->out, now(r));
+    cf_feel_value_release(&outdoc);
+    if (rc) return rc;
+  }
+  ssize_t idx = cf__engine_find_ei(in, key);
+  if (idx < 0) return CF_EINTERNAL;
+  i = (size_t)idx;
+  if (e->type == CF_BPMN_EXCLUSIVE_GATEWAY || e->type == CF_BPMN_INCLUSIVE_GATEWAY)
+    return leave_gateway(r, i);
+  return take_flows(r, i, e->outgoing, e->noutgoing);
+}
+
+/* Activation work of element instance i (its input mappings done). */
+static int activate_ei(struct run *r, size_t i) {
+  struct cf_engine_instance *in = r->inst;
+  const struct cf_bpmn_element *e = el(r, in->eis[i].element);
+  uint64_t key = in->eis[i].key;
+  int rc;
+  in->eis[i].state = CF_ENGINE_EI_ACTIVATING;
+  if (e->ninputs) {
+    struct cf_feel_value doc;
+    if ((rc = eval_mappings(r, e->inputs, e->ninputs, in->eis[i].scope_key, &doc))) return rc;
+    for (uint32_t k = 0; rc == CF_OK && k < doc.u.ctx->len; k++) {
+      const struct cf_feel_ctx_entry *en = &doc.u.ctx->entries[k];
+      rc = cf__engine_set_local(in, key, en->key->data, en->key->len, &en->value, r->out, now(r));
+    }
+    cf_feel_value_release(&doc);
+    if (rc) return rc;
+  }
+  ssize_t idx = cf__engine_find_ei(in, key);
+  i = (size_t)idx;
+
+  if (is_job_task(e)) {
+    size_t before = in->nincidents;
+    if ((rc = create_job(r, i))) return rc;
+    if (in->nincidents > before) return CF_OK;
+    in->eis[i].state = CF_ENGINE_EI_ACTIVATED;
+    return emit(r, CF_ENGINE_EV_ELEMENT_ACTIVATED, key, (int32_t)in->eis[i].element, NULL);
+  }
+  if (e->type == CF_BPMN_USER_TASK) {
+    size_t before = in->nincidents;
+    if ((rc = create_user_task(r, i))) return rc;
+    if (in->nincidents > before) return CF_OK;
+    in->eis[i].state = CF_ENGINE_EI_ACTIVATED;
+    return emit(r, CF_ENGINE_EV_ELEMENT_ACTIVATED, key, (int32_t)in->eis[i].element, NULL);
+  }
+  in->eis[i].state = CF_ENGINE_EI_ACTIVATED;
+  if ((rc = emit(r, CF_ENGINE_EV_ELEMENT_ACTIVATED, key, (int32_t)in->eis[i].element, NULL))) return rc;
+
+  if (e->type == CF_BPMN_SCRIPT_TASK) {
+    struct cf_feel_value v;
+    char why[300];
+    if ((rc = eval_value(r, &e->script, key, &v, why, sizeof why))) return rc;
+    struct cf_feel_value doc;
+    cf_feel_set_null(&doc);
+    if (e->result_variable) {
+      if ((rc = cf_feel_ctx_new(&doc, 1)) == CF_OK)
+        rc = cf_feel_ctx_put(&doc, e->result_variable, strlen(e->result_variable), &v);
+      else
+        cf_feel_value_release(&v);
+    } else {
+      cf_feel_value_release(&v);
+    }
+    if (rc == CF_OK) rc = complete_ei(r, i, &doc);
+    cf_feel_value_release(&doc);
+    return rc;
+  }
+  if (is_container(e)) {
+    if (e->none_start < 0) return CF_EINTERNAL; /* validation guarantees one */
+    return push(r, W_ACTIVATE, (uint32_t)e->none_start, key);
+  }
+  if (e->type == CF_BPMN_END_EVENT && e->event == CF_BPMN_EVENT_TERMINATE) {
+    uint64_t scope = in->eis[i].scope_key;
+    /* Everything else in the scope ends; then this event completes, and so does the scope. */
+    for (size_t k = in->neis; k-- > 0;) {
+      if (k < in->neis && in->eis[k].scope_key == scope && in->eis[k].key != key) {
+        if ((rc = terminate_ei(r, k))) return rc;
+      }
+    }
+    for (size_t k = r->head; k < r->tail; k++) {
+      if (r->q[k].kind != W_DEAD && r->q[k].scope == scope) {
+        r->q[k].kind = W_DEAD;
+        struct scope_data *s = cf__engine_scope(in, scope);
+        if (s && s->tokens) s->tokens--;
+      }
+    }
+    struct scope_data *s = cf__engine_scope(in, scope);
+    if (s) {
+      for (uint32_t a = 0; a < s->narrivals; a++) s->tokens -= s->arrivals[a].count;
+      s->narrivals = 0;
+    }
+    idx = cf__engine_find_ei(in, key);
+    return complete_ei(r, (size_t)idx, NULL);
+  }
+  /* Events, gateways, manual and undefined tasks pass through. */
+  return complete_ei(r, i, NULL);
+}
+
+static int start_element(struct run *r, uint32_t element, uint64_t scope) {
+  size_t i;
+  int rc = ei_add(r, element, scope, &i);
+  if (rc) return rc;
+  return activate_ei(r, i);
+}
+
+/* ------------------------------------------------------------- joins */
+
+static struct arrival *arrival_of(struct scope_data *s, uint32_t flow) {
+  for (uint32_t a = 0; a < s->narrivals; a++)
+    if (s->arrivals[a].flow == flow) return &s->arrivals[a];
+  return NULL;
+}
+
+static int add_arrival(struct scope_data *s, uint32_t flow) {
+  struct arrival *a = arrival_of(s, flow);
+  if (a) {
+    a->count++;
+    s->tokens++;
+    return CF_OK;
+  }
+  struct arrival *n = cf_realloc(s->arrivals, (s->narrivals + 1) * sizeof *n);
+  if (!n) return CF_ENOMEM;
+  s->arrivals = n;
+  s->arrivals[s->narrivals++] = (struct arrival){flow, 1};
+  s->tokens++;
+  return CF_OK;
+}
+
+/* Consumes one arrival on each of the gateway's incoming flows that has one. */
+static void consume_arrivals(struct scope_data *s, const struct cf_bpmn_element *g) {
+  for (uint32_t f = 0; f < g->nincoming; f++) {
+    struct arrival *a = arrival_of(s, g->incoming[f]);
+    if (a && a->count) {
+      a->count--;
+      s->tokens--;
+    }
+  }
+  uint32_t o = 0;
+  for (uint32_t a = 0; a < s->narrivals; a++)
+    if (s->arrivals[a].count) s->arrivals[o++] = s->arrivals[a];
+  s->narrivals = o;
+}
+
+static bool is_join(const struct cf_bpmn_element *e) {
+  return (e->type == CF_BPMN_PARALLEL_GATEWAY || e->type == CF_BPMN_INCLUSIVE_GATEWAY) &&
+         e->nincoming > 1;
+}
+
+/*
+ * Can a token at element `from` still reach `goal` (an element) without
+ * passing through `stop` (the join)? Depth-first over outgoing flows.
+ */
+static bool reaches(const struct cf_bpmn_model *m, uint32_t from, uint32_t goal, uint32_t stop,
+                    uint8_t *seen) {
+  if (from == goal) return true;
+  if (from == stop || seen[from]) return false;
+  seen[from] = 1;
+  const struct cf_bpmn_element *e = &m->elements[from];
+  for (uint32_t f = 0; f < e->noutgoing; f++)
+    if (reaches(m, m->flows[e->outgoing[f]].target, goal, stop, seen)) return true;
+  return false;
+}
+
+/* Could any live token of the scope still arrive on flow? */
+static int flow_awaited(struct run *r, uint64_t scope, uint32_t gateway, uint32_t flow, bool *awaited) {
+  const struct cf_bpmn_model *m = r->m;
+  uint32_t src = m->flows[flow].source;
+  uint8_t *seen = cf_calloc(m->nelements, 1);
+  if (!seen) return CF_ENOMEM;
+  *awaited = false;
+  struct cf_engine_instance *in = r->inst;
+  for (size_t k = 0; k < in->neis && !*awaited; k++) {
+    if (in->eis[k].scope_key != scope || in->eis[k].element == gateway) continue;
+    memset(seen, 0, m->nelements);
+    if (reaches(m, in->eis[k].element, src, gateway, seen)) *awaited = true;
+  }
+  struct scope_data *s = cf__engine_scope(in, scope);
+  for (uint32_t a = 0; s && a < s->narrivals && !*awaited; a++) {
+    /* A token waiting at another join may move on later. */
+    uint32_t target = m->flows[s->arrivals[a].flow].target;
+    if (target == gateway) continue;
+    memset(seen, 0, m->nelements);
+    if (reaches(m, target, src, gateway, seen)) *awaited = true;
+  }
+  cf_free(seen);
+  return CF_OK;
+}
+
+static int try_inclusive_joins(struct run *r, bool *fired) {
+  struct cf_engine_instance *in = r->inst;
+  *fired = false;
+  /* Scopes with arrivals: the process, and element instances. */
+  size_t nscopes = in->neis + 1;
+  for (size_t sidx = 0; sidx < nscopes; sidx++) {
+    uint64_t scope = sidx == 0 ? in->key : in->eis[sidx - 1].key;
+    struct scope_data *s = cf__engine_scope(in, scope);
+    for (uint32_t a = 0; s && a < s->narrivals; a++) {
+      uint32_t g = r->m->flows[s->arrivals[a].flow].target;
+      const struct cf_bpmn_element *ge = el(r, g);
+      if (ge->type != CF_BPMN_INCLUSIVE_GATEWAY) continue;
+      bool ready = true;
+      for (uint32_t f = 0; f < ge->nincoming && ready; f++) {
+        struct arrival *ar = arrival_of(s, ge->incoming[f]);
+        if (ar && ar->count) continue;
+        bool awaited;
+        int rc = flow_awaited(r, scope, g, ge->incoming[f], &awaited);
+        if (rc) return rc;
+        if (awaited) ready = false;
+      }
+      if (!ready) continue;
+      consume_arrivals(s, ge);
+      int rc = start_element(r, g, scope);
+      if (rc) return rc;
+      *fired = true;
+      return CF_OK;
+    }
+  }
+  return CF_OK;
+}
+
+/* A token arrives at a flow's target. */
+static int arrive(struct run *r, uint32_t flow, uint64_t scope) {
+  const struct cf_bpmn_flow *f = &r->m->flows[flow];
+  const struct cf_bpmn_element *t = el(r, f->target);
+  struct scope_data *s = cf__engine_scope(r->inst, scope);
+  if (!s) return CF_OK; /* the scope ended meanwhile */
+  if (!is_join(t)) return start_element(r, f->target, scope);
+  int rc = add_arrival(s, flow);
+  if (rc) return rc;
+  if (t->type == CF_BPMN_INCLUSIVE_GATEWAY) return CF_OK; /* decided when the queue is empty */
+  for (uint32_t k = 0; k < t->nincoming; k++) {
+    struct arrival *a = arrival_of(s, t->incoming[k]);
+    if (!a || !a->count) return CF_OK;
+  }
+  consume_arrivals(s, t);
+  return start_element(r, f->target, scope);
+}
+
+/* ------------------------------------------------------------- the queue */
+
+static int run_queue(struct run *r) {
+  int rc = CF_OK;
+  for (;;) {
+    while (rc == CF_OK && r->head < r->tail) {
+      struct work w = r->q[r->head++];
+      if (w.kind == W_DEAD) continue;
+      struct scope_data *s = cf__engine_scope(r->inst, w.scope);
+      if (!s) continue;
+      /* The queued token becomes an element instance (or an arrival at a join). */
+      s->tokens--;
+      if (w.kind == W_FLOW) {
+        rc = arrive(r, w.idx, w.scope);
+      } else {
+        rc = start_element(r, w.idx, w.scope);
+      }
+    }
+    if (rc) return rc;
+    bool fired;
+    if ((rc = try_inclusive_joins(r, &fired))) return rc;
+    if (!fired) return CF_OK;
+  }
+}
+
+
+/* ------------------------------------------------------------- lifecycle API */
+
+static void instance_clear(struct cf_engine_instance *in) {
+  for (size_t i = 0; i < in->neis; i++) {
+    cf_feel_value_release(&in->priv[i].scope.vars);
+    cf_feel_value_release(&in->priv[i].pending);
+    cf_free(in->priv[i].scope.arrivals);
+  }
+  cf_free(in->eis);
+  cf_free(in->priv);
+  for (size_t i = 0; i < in->njobs; i++) job_free(&in->jobs[i]);
+  cf_free(in->jobs);
+  for (size_t i = 0; i < in->ntasks; i++) task_free(&in->tasks[i]);
+  cf_free(in->tasks);
+  for (size_t i = 0; i < in->nincidents; i++) cf_free(in->incidents[i].message);
+  cf_free(in->incidents);
+  cf_feel_value_release(&in->root.vars);
+  cf_free(in->root.arrivals);
+}
+
+void cf_engine_instance_free(struct cf_engine_instance *inst) {
+  if (!inst) return;
+  instance_clear(inst);
+  cf_free(inst);
+}
+
+static void run_init(struct run *r, struct cf_engine_instance *inst, const struct cf_engine_env *env,
+                     struct cf_engine_output *out) {
+  memset(r, 0, sizeof *r);
+  r->inst = inst;
+  r->m = inst->model;
+  r->env = env;
+  r->out = out;
+  int64_t secs = env->now_ms >= 0 ? env->now_ms / 1000 : -((-env->now_ms + 999) / 1000);
+  r->fenv.now_secs = secs;
+  r->fenv.now_nanos = (int32_t)((env->now_ms - secs * 1000) * 1000000);
+  r->fenv.zone = NULL;
+}
+
+static int run_finish(struct run *r) {
+  int rc = run_queue(r);
+  cf_free(r->q);
+  r->q = NULL;
+  if (rc == CF_OK && r->inst->state == CF_ENGINE_ACTIVE && r->inst->root.tokens == 0)
+    rc = scope_done(r, r->inst->key);
+  return rc;
+}
+
+struct cf_engine_instance *cf_engine_start(const struct cf_bpmn_model *model, uint32_t process,
+                                           int32_t start_element,
+                                           const struct cf_feel_value *variables,
+                                           const struct cf_engine_env *env,
+                                           struct cf_engine_output *out, struct cf_error *err) {
+  if (process >= model->nprocesses) {
+    cf_error_set(err, CF_EINVAL, "no process %u in the model", process);
+    return NULL;
+  }
+  const struct cf_bpmn_process *p = &model->processes[process];
+  int32_t start = start_element >= 0 ? start_element : p->none_start;
+  if (start < 0 || (uint32_t)start >= model->nelements ||
+      model->elements[start].type != CF_BPMN_START_EVENT || model->elements[start].parent != -1 ||
+      model->elements[start].process != process) {
+    cf_error_set(err, CF_EINVAL, "process '%s' has no %s start event to start at", p->id,
+                 start_element >= 0 ? "such" : "none");
+    return NULL;
+  }
+  if (variables && variables->type != CF_FEEL_CONTEXT && variables->type != CF_FEEL_NULL) {
+    cf_error_set(err, CF_EINVAL, "variables must be a JSON object");
+    return NULL;
+  }
+  struct cf_engine_instance *in = cf_calloc(1, sizeof *in);
+  if (!in) {
+    cf_error_set(err, CF_ENOMEM, "out of memory");
+    return NULL;
+  }
+  in->model = model;
+  in->process = process;
+  in->key = env->next_key(env->key_arg);
+  in->state = CF_ENGINE_ACTIVE;
+  in->created_ms = env->now_ms;
+  cf_feel_set_null(&in->root.vars);
+  int rc = CF_OK;
+  if (variables && variables->type == CF_FEEL_CONTEXT) {
+    rc = cf__engine_variable_value(variables, &in->root.vars);
+    /* The instance owns its scope: never share a caller's context. */
+    if (rc == CF_OK && in->root.vars.u.ctx->refs > 1) {
+      struct cf_feel_value mine;
+      rc = cf_feel_ctx_new(&mine, in->root.vars.u.ctx->len);
+      for (uint32_t i = 0; rc == CF_OK && i < in->root.vars.u.ctx->len; i++) {
+        struct cf_feel_value v;
+        cf_feel_value_copy(&v, &in->root.vars.u.ctx->entries[i].value);
+        rc = cf_feel_ctx_put(&mine, in->root.vars.u.ctx->entries[i].key->data,
+                             in->root.vars.u.ctx->entries[i].key->len, &v);
+      }
+      cf_feel_value_release(&in->root.vars);
+      if (rc == CF_OK) cf_feel_value_move(&in->root.vars, &mine);
+      else cf_feel_value_release(&mine);
+    }
+  }
+  struct run r;
+  run_init(&r, in, env, out);
+  if (rc == CF_OK) rc = push(&r, W_ACTIVATE, (uint32_t)start, in->key);
+  if (rc == CF_OK) rc = run_finish(&r);
+  else cf_free(r.q);
+  if (rc) {
+    cf_error_set(err, rc, "%s", rc == CF_ENOMEM ? "out of memory" : "internal error");
+    cf_engine_instance_free(in);
+    return NULL;
+  }
+  return in;
+}
+
+static int refuse(struct cf_error *err, int code, const char *fmt, unsigned long long key) {
+  return cf_error_set(err, code, fmt, key);
+}
+
+int cf_engine_apply(struct cf_engine_instance *in, const struct cf_engine_cmd *cmd,
+                    const struct cf_engine_env *env, struct cf_engine_output *out,
+                    struct cf_error *err) {
+  cf_error_clear(err);
+  if (cmd->variables && cmd->variables->type != CF_FEEL_CONTEXT &&
+      cmd->variables->type != CF_FEEL_NULL)
+    return cf_error_set(err, CF_EINVAL, "variables must be a JSON object");
+  if (in->state != CF_ENGINE_ACTIVE)
+    return cf_error_set(err, CF_ECONFLICT, "process instance %llu is %s", (unsigned long long)in->key,
+                        in->state == CF_ENGINE_COMPLETED ? "completed" : "terminated");
+  struct run r;
+  run_init(&r, in, env, out);
+  int rc = CF_OK;
+  const struct cf_feel_value *vars =
+      cmd->variables && cmd->variables->type == CF_FEEL_CONTEXT ? cmd->variables : NULL;
+
+  switch ((enum cf_engine_cmd_kind)cmd->kind) {
+    case CF_ENGINE_CMD_COMPLETE_JOB:
+    case CF_ENGINE_CMD_FAIL_JOB:
+    case CF_ENGINE_CMD_THROW_ERROR:
+    case CF_ENGINE_CMD_UPDATE_JOB_RETRIES: {
+      ssize_t j = find_job(in, cmd->key);
+      if (j < 0) return refuse(err, CF_ENOTFOUND, "no job with key %llu in this instance", cmd->key);
+      struct cf_engine_job *job = &in->jobs[j];
+      ssize_t i = cf__engine_find_ei(in, job->element_instance_key);
+      if (i < 0) return cf_error_set(err, CF_EINTERNAL, "job without element instance");
+      if (cmd->kind == CF_ENGINE_CMD_UPDATE_JOB_RETRIES) {
+        if (cmd->retries < 0) return cf_error_set(err, CF_EINVAL, "retries must not be negative");
+        job->retries = cmd->retries;
+        rc = emit(&r, CF_ENGINE_EV_JOB_RETRIES_UPDATED, job->key, (int32_t)job->element, NULL);
+        break;
+      }
+      if (job->state != CF_ENGINE_JOB_ACTIVATABLE)
+        return refuse(err, CF_ECONFLICT,
+                      "job %llu has failed and has an open incident: resolve it first", cmd->key);
+      if (cmd->kind == CF_ENGINE_CMD_COMPLETE_JOB) {
+        uint64_t jk = job->key;
+        int32_t element = (int32_t)job->element;
+        in->eis[i].job_key = 0;
+        job_remove(in, (size_t)j);
+        if ((rc = emit(&r, CF_ENGINE_EV_JOB_COMPLETED, jk, element, NULL))) break;
+        rc = complete_ei(&r, (size_t)i, vars);
+        break;
+      }
+      if (cmd->kind == CF_ENGINE_CMD_FAIL_JOB) {
+        if (cmd->retries < 0) return cf_error_set(err, CF_EINVAL, "retries must not be negative");
+        job->retries = cmd->retries;
+        cf_free(job->error_message);
+        job->error_message = cmd->message ? cf_strdup(cmd->message) : NULL;
+        if ((rc = emit(&r, CF_ENGINE_EV_JOB_FAILED, job->key, (int32_t)job->element, cmd->message))) break;
+        if (vars) {
+          for (uint32_t k = 0; rc == CF_OK && k < vars->u.ctx->len; k++)
+            rc = cf__engine_set_local(in, in->eis[i].key, vars->u.ctx->entries[k].key->data,
+                                      vars->u.ctx->entries[k].key->len, &vars->u.ctx->entries[k].value,
+                                      out, env->now_ms);
+          if (rc) break;
+        }
+        if (cmd->retries > 0) {
+          job->available_at_ms = env->now_ms + (cmd->backoff_ms > 0 ? cmd->backoff_ms : 0);
+        } else {
+          job->state = CF_ENGINE_JOB_FAILED;
+          rc = raise_incident(&r, (size_t)i, CF_ENGINE_INC_JOB_NO_RETRIES,
+                              cmd->message && *cmd->message ? cmd->message : "No more retries left.",
+                              job->key, PH_NONE);
+        }
+        break;
+      }
+      /* THROW_ERROR: no catch event is executed yet, so the error is unhandled. */
+      {
+        char msg[600];
+        snprintf(msg, sizeof msg,
+                 "Expected to throw an error event with the code '%.100s'%s%.300s%s, but it was not "
+                 "caught. No error events are available in the scope.",
+                 cmd->error_code ? cmd->error_code : "", cmd->message ? " with message '" : "",
+                 cmd->message ? cmd->message : "", cmd->message ? "'" : "");
+        if ((rc = emit(&r, CF_ENGINE_EV_JOB_ERROR_THROWN, job->key, (int32_t)job->element,
+                       cmd->error_code)))
+          break;
+        if (vars) {
+          for (uint32_t k = 0; rc == CF_OK && k < vars->u.ctx->len; k++)
+            rc = cf__engine_set_local(in, in->eis[i].key, vars->u.ctx->entries[k].key->data,
+                                      vars->u.ctx->entries[k].key->len, &vars->u.ctx->entries[k].value,
+                                      out, env->now_ms);
+          if (rc) break;
+        }
+        job->state = CF_ENGINE_JOB_FAILED;
+        rc = raise_incident(&r, (size_t)i, CF_ENGINE_INC_UNHANDLED_ERROR, msg, job->key, PH_NONE);
+      }
+      break;
+    }
+    case CF_ENGINE_CMD_COMPLETE_USER_TASK:
+    case CF_ENGINE_CMD_ASSIGN_USER_TASK: {
+      ssize_t t = find_task(in, cmd->key);
+      if (t < 0) return refuse(err, CF_ENOTFOUND, "no user task with key %llu in this instance", cmd->key);
+      ssize_t i = cf__engine_find_ei(in, in->tasks[t].element_instance_key);
+      if (i < 0) return cf_error_set(err, CF_EINTERNAL, "user task without element instance");
+      if (cmd->kind == CF_ENGINE_CMD_ASSIGN_USER_TASK) {
+        char *a = NULL;
+        if (cmd->assignee && !(a = cf_strdup(cmd->assignee))) return cf_error_set(err, CF_ENOMEM, "out of memory");
+        cf_free(in->tasks[t].assignee);
+        in->tasks[t].assignee = a;
+        rc = emit(&r, CF_ENGINE_EV_USER_TASK_ASSIGNED, cmd->key, (int32_t)in->tasks[t].element, a);
+        break;
+      }
+      int32_t element = (int32_t)in->tasks[t].element;
+      in->eis[i].user_task_key = 0;
+      task_remove(in, (size_t)t);
+      if ((rc = emit(&r, CF_ENGINE_EV_USER_TASK_COMPLETED, cmd->key, element, NULL))) break;
+      rc = complete_ei(&r, (size_t)i, vars);
+      break;
+    }
+    case CF_ENGINE_CMD_RESOLVE_INCIDENT: {
+      ssize_t k = find_incident(in, cmd->key);
+      if (k < 0) return refuse(err, CF_ENOTFOUND, "no incident with key %llu in this instance", cmd->key);
+      struct cf_engine_incident *inc = &in->incidents[k];
+      ssize_t i = cf__engine_find_ei(in, inc->element_instance_key);
+      if (i < 0) return cf_error_set(err, CF_EINTERNAL, "incident without element instance");
+      if (inc->type == CF_ENGINE_INC_JOB_NO_RETRIES || inc->type == CF_ENGINE_INC_UNHANDLED_ERROR) {
+        ssize_t j = find_job(in, inc->job_key);
+        if (j < 0) return cf_error_set(err, CF_EINTERNAL, "incident without its job");
+        if (inc->type == CF_ENGINE_INC_JOB_NO_RETRIES && in->jobs[j].retries <= 0)
+          return refuse(err, CF_ECONFLICT,
+                        "the job of incident %llu has no retries left: update its retries first",
+                        cmd->key);
+        if (in->jobs[j].retries <= 0) in->jobs[j].retries = 1;
+        in->jobs[j].state = CF_ENGINE_JOB_ACTIVATABLE;
+        in->jobs[j].available_at_ms = env->now_ms;
+        uint64_t ik = inc->key;
+        int32_t element = (int32_t)inc->element;
+        incident_remove(in, (size_t)k);
+        in->eis[i].incident_key = 0;
+        rc = emit(&r, CF_ENGINE_EV_INCIDENT_RESOLVED, ik, element, NULL);
+        break;
+      }
+      uint64_t ik = inc->key;
+      int32_t element = (int32_t)inc->element;
+      uint8_t phase = in->priv[i].phase;
+      incident_remove(in, (size_t)k);
+      in->eis[i].incident_key = 0;
+      in->priv[i].phase = PH_NONE;
+      if ((rc = emit(&r, CF_ENGINE_EV_INCIDENT_RESOLVED, ik, element, NULL))) break;
+      rc = phase == PH_COMPLETE ? complete_ei(&r, (size_t)i, NULL) : activate_ei(&r, (size_t)i);
+      break;
+    }
+    case CF_ENGINE_CMD_CANCEL:
+      rc = terminate_inside(&r, in->key);
+      if (rc == CF_OK) {
+        in->state = CF_ENGINE_TERMINATED;
+        rc = emit(&r, CF_ENGINE_EV_INSTANCE_TERMINATED, in->key, -1, NULL);
+      }
+      break;
+    default:
+      return cf_error_set(err, CF_EINVAL, "unknown command %u", cmd->kind);
+  }
+  if (rc == CF_OK) rc = run_finish(&r);
+  else cf_free(r.q);
+  if (rc) cf_error_set(err, rc, "%s", rc == CF_ENOMEM ? "out of memory" : "internal error");
+  return rc;
+}
+
+/* ------------------------------------------------------------- views */
+
+uint64_t cf_engine_instance_key(const struct cf_engine_instance *inst) { return inst->key; }
+uint32_t cf_engine_instance_process(const struct cf_engine_instance *inst) { return inst->process; }
+enum cf_engine_state cf_engine_instance_state(const struct cf_engine_instance *inst) {
+  return (enum cf_engine_state)inst->state;
+}
+const struct cf_bpmn_model *cf_engine_instance_model(const struct cf_engine_instance *inst) {
+  return inst->model;
+}
+
+const struct cf_engine_element_instance *cf_engine_elements(const struct cf_engine_instance *inst,
+                                                            size_t *n) {
+  *n = inst->neis;
+  return inst->eis;
+}
+
+const struct cf_engine_job *cf_engine_jobs(const struct cf_engine_instance *inst, size_t *n) {
+  *n = inst->njobs;
+  return inst->jobs;
+}
+
+const struct cf_engine_user_task *cf_engine_user_tasks(const struct cf_engine_instance *inst,
+                                                       size_t *n) {
+  *n = inst->ntasks;
+  return inst->tasks;
+}
+
+const struct cf_engine_incident *cf_engine_incidents(const struct cf_engine_instance *inst,
+                                                     size_t *n) {
+  *n = inst->nincidents;
+  return inst->incidents;
+}
