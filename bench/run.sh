@@ -1,17 +1,35 @@
 #!/usr/bin/env bash
-# bench/run.sh [BUILD_DIR]   (make bench: BUILD_DIR=build)
+# bench/run.sh [BUILD_DIR [FEEL_CASE...]]   (make bench: BUILD_DIR=build)
 #
-# Builds bench/feel_bench.c against BUILD_DIR's static libraries (it is not a
-# CMake target, so an ordinary build stays lean) and runs it. Prints JSON
-# lines: one per benchmark case; see bench/README.md for what they mean.
-# Nothing is written into the repository: the binary goes to a temporary
-# folder. Extra arguments go to feel_bench (a substring selects cases).
+# Two benchmarks; see bench/README.md for what every field means.
+#
+# 1. FEEL: builds bench/feel_bench.c against BUILD_DIR's static libraries (it
+#    is not a CMake target, so an ordinary build stays lean) and runs it: one
+#    JSON line per case. Extra arguments go to feel_bench (a substring
+#    selects cases).
+# 2. Engine: for each model (order, linear10, usertask), `crmflow bench` and
+#    the peer, the bpmn-engine npm package (bench/bpmn-engine/run.js), with
+#    the same instance count and variables, in this one run. Prints crmflow's
+#    line, the peer's line and a comparison line per model, then a table.
+#    crmflow runs BENCH_REPEAT times and its median (by instances per second)
+#    is kept: one run takes milliseconds, so a single one is at the mercy of
+#    the machine's noise; the peer takes seconds per model and runs once.
+#    The peer's npm packages are installed (npm ci, from package-lock.json)
+#    when missing.
+#
+# Environment: BENCH_INSTANCES (default 2000) instances per model for both
+# engines; BENCH_REPEAT (default 5); BENCH_ONLY=feel or BENCH_ONLY=engine.
+# Nothing is written into the repository except bench/bpmn-engine/node_modules
+# (ignored by git): the FEEL binary goes to a temporary folder.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-build}
 shift || true
 case $build in /*) ;; *) build="$PWD/$build" ;; esac
+only=${BENCH_ONLY:-}
+instances=${BENCH_INSTANCES:-2000}
+repeat=${BENCH_REPEAT:-5}
 
 for lib in libcf_feel.a libcf_base.a; do
   if [ ! -f "$build/$lib" ]; then
@@ -23,15 +41,90 @@ done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/crmflow-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-# shellcheck disable=SC2046 # pkg-config prints several words on purpose
-${CC:-cc} -std=gnu17 -O2 -g -Wall -Wextra -Wno-unused-parameter \
-  -I"$root/include" -I"$root/src" $(pkg-config --cflags json-c libdecnumber libpcre2-8) \
-  "$root/bench/feel_bench.c" "$build/libcf_feel.a" "$build/libcf_base.a" \
-  $(pkg-config --libs json-c libdecnumber libpcre2-8) -lm -lpthread \
-  -o "$tmp/feel_bench"
+# ------------------------------------------------------------ FEEL
+if [ "$only" != engine ]; then
+  # shellcheck disable=SC2046 # pkg-config prints several words on purpose
+  ${CC:-cc} -std=gnu17 -O2 -g -Wall -Wextra -Wno-unused-parameter \
+    -I"$root/include" -I"$root/src" $(pkg-config --cflags json-c libdecnumber libpcre2-8) \
+    "$root/bench/feel_bench.c" "$build/libcf_feel.a" "$build/libcf_base.a" \
+    $(pkg-config --libs json-c libdecnumber libpcre2-8) -lm -lpthread \
+    -o "$tmp/feel_bench"
 
-"$tmp/feel_bench" "$@"
+  "$tmp/feel_bench" "$@"
+fi
+[ "$only" = feel ] && exit 0
 
-# NEEDSWORK: once `crmflow bench` exists (contracts.md §8), run it here on the
-# examples' models against the peer engine (bpmn-engine, see
-# shared/models/README.md) and print both lines, as the design asks.
+# ------------------------------------------------------------ engine vs bpmn-engine
+crmflow="$build/crmflow"
+peer="$root/bench/bpmn-engine"
+if [ ! -x "$crmflow" ]; then
+  echo "bench: $crmflow is missing: build first (make build)" >&2
+  exit 2
+fi
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "bench: node and npm are needed for the peer engine (bpmn-engine); install Node.js 18 or later" >&2
+  exit 2
+fi
+if [ ! -d "$peer/node_modules/bpmn-engine" ] || [ "$peer/package-lock.json" -nt "$peer/node_modules/.package-lock.json" ]; then
+  echo "bench: installing the peer's npm packages (npm ci in bench/bpmn-engine)" >&2
+  (cd "$peer" && npm ci --no-audit --no-fund --loglevel=error >&2)
+fi
+
+# The median of a file of JSON lines, by instances_per_second.
+median() {
+  node -e '
+    const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse);
+    lines.sort((a, b) => a.instances_per_second - b.instances_per_second);
+    const m = lines[Math.floor(lines.length / 2)];
+    m.runs = lines.length;
+    console.log(JSON.stringify(m));' "$1"
+}
+
+# The comparison line of a crmflow line and a peer line.
+compare() {
+  node -e '
+    const c = JSON.parse(process.argv[1]), p = JSON.parse(process.argv[2]);
+    const same = c.jobs === p.jobs && c.user_tasks === p.user_tasks && c.stuck === 0 && p.stuck === 0;
+    console.log(JSON.stringify({
+      compare: require("path").basename(c.model),
+      instances: c.instances,
+      crmflow_instances_per_second: c.instances_per_second,
+      bpmn_engine_instances_per_second: p.instances_per_second,
+      ratio: p.instances_per_second > 0 ? Math.round(c.instances_per_second / p.instances_per_second) : null,
+      crmflow_bytes_per_inflight_instance: c.bytes_per_inflight_instance,
+      same_work: same,
+    }));' "$1" "$2"
+}
+
+status=0
+: >"$tmp/compare.jsonl"
+for model in order linear10 usertask; do
+  vars='{}'
+  # The large-order branch: the longest path through order.bpmn (five jobs).
+  [ "$model" = order ] && vars='{"amount": 1500}'
+  : >"$tmp/crmflow.jsonl"
+  for ((i = 0; i < repeat; i++)); do
+    if ! "$crmflow" bench --model "$root/bench/models/$model.bpmn" --instances "$instances" \
+      --vars "$vars" >>"$tmp/crmflow.jsonl"; then
+      status=1
+    fi
+  done
+  cline=$(median "$tmp/crmflow.jsonl")
+  echo "$cline"
+  if ! pline=$(node "$peer/run.js" --instances "$instances" --vars "$vars" "$peer/models/$model.bpmn"); then
+    status=1
+  fi
+  echo "$pline"
+  compare "$cline" "$pline" | tee -a "$tmp/compare.jsonl"
+done
+
+node -e '
+  const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse);
+  const pad = (s, n) => String(s).padStart(n);
+  console.log("# model            crmflow inst/s  bpmn-engine inst/s      ratio  crmflow B/in-flight instance");
+  for (const r of rows)
+    console.log("# " + r.compare.padEnd(14) + pad(r.crmflow_instances_per_second, 16) +
+                pad(r.bpmn_engine_instances_per_second, 20) + pad(r.ratio + "x", 11) +
+                pad(r.crmflow_bytes_per_inflight_instance, 30) + (r.same_work ? "" : "  (NOT the same work!)"));' \
+  "$tmp/compare.jsonl"
+exit $status

@@ -176,6 +176,10 @@ struct cf_bpmn_element {
   bool propagate_all_child_variables; /* default true */
   bool propagate_all_parent_variables; /* default true */
 
+  /* Business-rule tasks: zeebe:calledDecision (a DMN decision instead of a job). */
+  struct cf_bpmn_value called_decision_id; /* decisionId */
+  char *decision_result_variable;          /* resultVariable */
+
   struct cf_bpmn_multi_instance *multi; /* NULL unless the activity is multi-instance */
 
   struct cf_bpmn_pair *properties; /* zeebe:properties */

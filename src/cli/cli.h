@@ -9,6 +9,9 @@
 #include <stdio.h>
 
 int cf_cli_feel(int argc, char **argv);
+int cf_cli_check(int argc, char **argv);
+int cf_cli_test(int argc, char **argv);
+int cf_cli_bench(int argc, char **argv);
 
 /* Prints "crmflow: " and the message to stderr. */
 void cf_cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -28,6 +28,10 @@ static void usage(FILE *out) {
         "  feel eval --jsonl              evaluate {\"expr\", \"vars\"} JSON lines from stdin\n"
         "  feel test [--vars JSON] [--input JSON] TESTS\n"
         "                                 evaluate unary tests (a decision-table cell) against an input\n"
+        "  test [--json] PATH...          run process scenarios (*.scenario.json files or folders)\n"
+        "  check [--json] MODEL.bpmn...   validate BPMN models as a deployment would, storing nothing\n"
+        "  bench --model FILE [--instances N] [--vars JSON] [--store memory|sqlite] [--db PATH]\n"
+        "                                 run N instances of a model, print throughput and memory (JSON)\n"
         "  version                        print the version\n"
         "  help                           print this help\n",
         out);
@@ -48,6 +52,9 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (!strcmp(cmd, "feel")) return cf_cli_feel(argc - 2, argv + 2);
+  if (!strcmp(cmd, "check")) return cf_cli_check(argc - 2, argv + 2);
+  if (!strcmp(cmd, "test")) return cf_cli_test(argc - 2, argv + 2);
+  if (!strcmp(cmd, "bench")) return cf_cli_bench(argc - 2, argv + 2);
   cf_cli_errorf("unknown command '%s' (try 'crmflow help')", cmd);
   return 2;
 }

@@ -39,6 +39,8 @@ struct run {
   struct cf_feel_env fenv;
   struct work *q;
   size_t head, tail, cap;
+  bool failed; /* the last FEEL evaluation failed outright (assert): why holds the reason */
+  char failed_why[300];
 };
 
 static int run_queue(struct run *r);
@@ -158,6 +160,8 @@ static int eval_value(struct run *r, const struct cf_bpmn_value *v, uint64_t sco
   cf_feel_warnings_init(&w);
   rc = cf_feel_eval(v->expr, use, &r->fenv, out, &w);
   if (rc == CF_OK && w.count) snprintf(why, whylen, "%s", w.items[0]);
+  r->failed = rc == CF_OK && w.failed;
+  if (r->failed) snprintf(r->failed_why, sizeof r->failed_why, "%s", w.count ? w.items[w.count - 1] : "failed");
   cf_feel_warnings_release(&w);
   cf_feel_value_release(&vars);
   return rc;
@@ -198,12 +202,36 @@ static int expression_incident(struct run *r, size_t i, const char *what,
 }
 
 /* Puts value at target (a name, or a dotted path into contexts) in doc. */
-static int doc_put(struct cf_feel_value *doc, const char *target, struct cf_feel_value *value) {
+static int put_path(struct cf_feel_value *doc, const char *target, struct cf_feel_value *value,
+                    const struct cf_feel_value *base);
+
+/*
+ * Puts value at target in doc. A dotted target (`order.status`) updates one
+ * entry of a context: the one already in doc, or else the variable of that
+ * name visible from scope (Zeebe merges into the existing variable).
+ */
+static int doc_put(struct run *r, struct cf_feel_value *doc, const char *target,
+                   struct cf_feel_value *value, uint64_t scope) {
   const char *dot = strchr(target, '.');
   if (!dot) return cf_feel_ctx_put(doc, target, strlen(target), value);
-  /* a.b.c: copy-on-write down the path. */
+  size_t head = (size_t)(dot - target);
+  if (cf_feel_ctx_get(doc->u.ctx, target, head)) return put_path(doc, target, value, NULL);
+  const struct cf_feel_value *base = NULL;
+  for (uint64_t k = scope; k && !base; k = cf__engine_parent_scope(r->inst, k)) {
+    struct scope_data *s = cf__engine_scope(r->inst, k);
+    if (s && s->vars.type == CF_FEEL_CONTEXT) base = cf_feel_ctx_get(s->vars.u.ctx, target, head);
+  }
+  return put_path(doc, target, value, base);
+}
+
+/* a.b.c: copy-on-write down the path, starting from doc's entry or from base. */
+static int put_path(struct cf_feel_value *doc, const char *target, struct cf_feel_value *value,
+                    const struct cf_feel_value *base) {
+  const char *dot = strchr(target, '.');
+  if (!dot) return cf_feel_ctx_put(doc, target, strlen(target), value);
   size_t head = (size_t)(dot - target);
   const struct cf_feel_value *existing = cf_feel_ctx_get(doc->u.ctx, target, head);
+  if (!existing) existing = base;
   struct cf_feel_value inner;
   int rc;
   if (existing && existing->type == CF_FEEL_CONTEXT) {
@@ -220,7 +248,7 @@ static int doc_put(struct cf_feel_value *doc, const char *target, struct cf_feel
   } else if ((rc = cf_feel_ctx_new(&inner, 1))) {
     goto fail;
   }
-  if ((rc = doc_put(&inner, dot + 1, value))) {
+  if ((rc = put_path(&inner, dot + 1, value, NULL))) {
     cf_feel_value_release(&inner);
     return rc;
   }
@@ -235,16 +263,27 @@ fail:
  * whose value is null is kept as null, as Camunda 8 does for a missing
  * variable.
  */
-static int eval_mappings(struct run *r, const struct cf_bpmn_mapping *maps, uint32_t n,
-                         uint64_t scope, struct cf_feel_value *doc) {
+static int eval_mappings(struct run *r, size_t i, const struct cf_bpmn_mapping *maps, uint32_t n,
+                         uint64_t scope, uint8_t phase, struct cf_feel_value *doc, bool *incident) {
+  *incident = false;
   int rc = cf_feel_ctx_new(doc, n);
   for (uint32_t k = 0; rc == CF_OK && k < n; k++) {
     struct cf_feel_value v;
     char why[300];
     if ((rc = eval_value(r, &maps[k].source, scope, &v, why, sizeof why))) break;
-    rc = doc_put(doc, maps[k].target, &v);
+    if (r->failed) {
+      char msg[700];
+      snprintf(msg, sizeof msg, "%s mapping to '%.100s': failed to evaluate '%.200s': %s",
+               phase == PH_ACTIVATE ? "input" : "output", maps[k].target,
+               maps[k].source.text ? maps[k].source.text : "", r->failed_why);
+      cf_feel_value_release(&v);
+      *incident = true;
+      rc = raise_incident(r, i, CF_ENGINE_INC_EXPRESSION, msg, 0, phase);
+      break;
+    }
+    rc = doc_put(r, doc, maps[k].target, &v, scope);
   }
-  if (rc) cf_feel_value_release(doc);
+  if (rc || *incident) cf_feel_value_release(doc);
   return rc;
 }
 
@@ -698,7 +737,10 @@ static int complete_ei(struct run *r, size_t i, const struct cf_feel_value *doc)
   }
   if (e->noutputs) {
     struct cf_feel_value outdoc;
-    if ((rc = eval_mappings(r, e->outputs, e->noutputs, key, &outdoc))) return rc;
+    bool incident;
+    if ((rc = eval_mappings(r, i, e->outputs, e->noutputs, key, PH_COMPLETE, &outdoc, &incident)))
+      return rc;
+    if (incident) return CF_OK;
     ssize_t idx = cf__engine_find_ei(in, key);
     rc = cf__engine_propagate(in, in->eis[idx].scope_key, &outdoc, r->out, now(r));
     cf_feel_value_release(&outdoc);
@@ -721,7 +763,11 @@ static int activate_ei(struct run *r, size_t i) {
   in->eis[i].state = CF_ENGINE_EI_ACTIVATING;
   if (e->ninputs) {
     struct cf_feel_value doc;
-    if ((rc = eval_mappings(r, e->inputs, e->ninputs, in->eis[i].scope_key, &doc))) return rc;
+    bool incident;
+    if ((rc = eval_mappings(r, i, e->inputs, e->ninputs, in->eis[i].scope_key, PH_ACTIVATE, &doc,
+                            &incident)))
+      return rc;
+    if (incident) return CF_OK;
     for (uint32_t k = 0; rc == CF_OK && k < doc.u.ctx->len; k++) {
       const struct cf_feel_ctx_entry *en = &doc.u.ctx->entries[k];
       rc = cf__engine_set_local(in, key, en->key->data, en->key->len, &en->value, r->out, now(r));
@@ -746,13 +792,16 @@ static int activate_ei(struct run *r, size_t i) {
     in->eis[i].state = CF_ENGINE_EI_ACTIVATED;
     return emit(r, CF_ENGINE_EV_ELEMENT_ACTIVATED, key, (int32_t)in->eis[i].element, NULL);
   }
-  in->eis[i].state = CF_ENGINE_EI_ACTIVATED;
-  if ((rc = emit(r, CF_ENGINE_EV_ELEMENT_ACTIVATED, key, (int32_t)in->eis[i].element, NULL))) return rc;
-
   if (e->type == CF_BPMN_SCRIPT_TASK) {
     struct cf_feel_value v;
     char why[300];
     if ((rc = eval_value(r, &e->script, key, &v, why, sizeof why))) return rc;
+    if (r->failed) {
+      char msg[700];
+      snprintf(msg, sizeof msg, "script: failed to evaluate '%.200s': %s", e->script.text, r->failed_why);
+      cf_feel_value_release(&v);
+      return raise_incident(r, i, CF_ENGINE_INC_EXPRESSION, msg, 0, PH_ACTIVATE);
+    }
     struct cf_feel_value doc;
     cf_feel_set_null(&doc);
     if (e->result_variable) {
@@ -763,10 +812,17 @@ static int activate_ei(struct run *r, size_t i) {
     } else {
       cf_feel_value_release(&v);
     }
+    if (rc == CF_OK) {
+      in->eis[i].state = CF_ENGINE_EI_ACTIVATED;
+      rc = emit(r, CF_ENGINE_EV_ELEMENT_ACTIVATED, key, (int32_t)in->eis[i].element, NULL);
+    }
     if (rc == CF_OK) rc = complete_ei(r, i, &doc);
     cf_feel_value_release(&doc);
     return rc;
   }
+  in->eis[i].state = CF_ENGINE_EI_ACTIVATED;
+  if ((rc = emit(r, CF_ENGINE_EV_ELEMENT_ACTIVATED, key, (int32_t)in->eis[i].element, NULL))) return rc;
+
   if (is_container(e)) {
     if (e->none_start < 0) return CF_EINTERNAL; /* validation guarantees one */
     return push(r, W_ACTIVATE, (uint32_t)e->none_start, key);

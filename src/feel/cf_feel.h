@@ -266,6 +266,7 @@ struct cf_feel_warnings {
   char *items[CF_FEEL_MAX_WARNINGS];
   size_t count;   /* kept */
   size_t dropped; /* beyond the limit */
+  bool failed;    /* the evaluation failed outright (a failed assert()): the caller must not use the null result as a value */
 };
 void cf_feel_warnings_init(struct cf_feel_warnings *w);
 void cf_feel_warnings_release(struct cf_feel_warnings *w);

@@ -116,8 +116,9 @@ static int bi_get_or_else(struct cf_feel_eval *ev, const struct cf_feel_value *a
 
 /*
  * assert(value, condition, cause?): value when condition is true (Camunda).
- * Otherwise Camunda fails the evaluation; here the result is null and the
- * warning carries the cause, which is how this layer reports failures.
+ * Otherwise the evaluation fails, as in Camunda: the result is null, the
+ * warning carries the cause, and the warnings' `failed` flag tells an engine
+ * to raise an incident rather than use the null.
  */
 static int bi_assert(struct cf_feel_eval *ev, const struct cf_feel_value *args, size_t nargs,
                      struct cf_feel_value *out) {
@@ -127,17 +128,17 @@ static int bi_assert(struct cf_feel_eval *ev, const struct cf_feel_value *args, 
     return CF_OK;
   }
   if (nargs > 2 && args[2].type == CF_FEEL_STRING) {
-    cf__feel_warn(ev, "assert: assertion failed: %s", args[2].u.string->data);
+    cf__feel_fail(ev, "assert: assertion failed: %s", args[2].u.string->data);
   } else if (nargs > 2 && args[2].type != CF_FEEL_NULL) {
     struct cf_buf b;
     cf_buf_init(&b);
     int rc = cf_feel_to_string(&args[2], &b);
     if (rc == CF_OK && b.oom) rc = CF_ENOMEM;
-    if (rc == CF_OK) cf__feel_warn(ev, "assert: assertion failed: %s", b.data);
+    if (rc == CF_OK) cf__feel_fail(ev, "assert: assertion failed: %s", b.data);
     cf_buf_release(&b);
     return rc;
   } else {
-    cf__feel_warn(ev, "assert: assertion failed (the condition is %s)",
+    cf__feel_fail(ev, "assert: assertion failed (the condition is %s)",
                   args[1].type == CF_FEEL_BOOLEAN ? "false"
                                                   : args[1].type == CF_FEEL_NULL ? "null"
                                                                                  : "not a boolean");

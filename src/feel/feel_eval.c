@@ -88,6 +88,18 @@ void cf__feel_warn(struct cf_feel_eval *ev, const char *fmt, ...) {
   w->items[w->count++] = s;
 }
 
+void cf__feel_fail(struct cf_feel_eval *ev, const char *fmt, ...) {
+  if (!ev) return;
+  char buf[400];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  cf__feel_warn(ev, "%s", buf);
+  if (ev->w) ev->w->failed = true;
+  ev->aborted = true;
+}
+
 const struct cf_feel_env *cf__feel_env(const struct cf_feel_eval *ev) {
   return ev && ev->env ? ev->env : &epoch_env;
 }

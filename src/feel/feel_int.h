@@ -24,6 +24,14 @@ struct cf_feel_eval; /* one evaluation in progress (feel_eval.c) */
 void cf__feel_warn(struct cf_feel_eval *ev, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/*
+ * Fails the evaluation outright, as Camunda's assert() does: a warning, and
+ * the `failed` flag of the warnings, so an engine raises an incident instead
+ * of using the null result.
+ */
+void cf__feel_fail(struct cf_feel_eval *ev, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* The environment of the evaluation (never NULL; defaults to the epoch, UTC). */
 const struct cf_feel_env *cf__feel_env(const struct cf_feel_eval *ev);
 
