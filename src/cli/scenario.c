@@ -657,6 +657,52 @@ static bool step_cancel(struct run *r, struct json_object *step, const char *tex
   return apply(r, r->insts[0], &cmd);
 }
 
+/*
+ * set_variables (extension): {"set_variables": {...}, "element": ID, "local": BOOL}
+ * Updates variables as an operator does (Camunda's variable update): in the
+ * process scope, or in the scope of the element's live instance; without
+ * "local" each variable propagates to where it already exists.
+ */
+static bool step_set_variables(struct run *r, struct json_object *step, const char *text) {
+  (void)text;
+  struct cf_feel_value vars;
+  if (!jvars(r, step, "set_variables", &vars)) return false;
+  if (vars.type != CF_FEEL_CONTEXT) {
+    failf(r, "\"set_variables\" takes a JSON object of variables");
+    cf_feel_value_release(&vars);
+    return false;
+  }
+  struct cf_engine_instance *inst = r->insts[0];
+  struct cf_engine_cmd cmd = {.kind = CF_ENGINE_CMD_SET_VARIABLES, .key = cf_engine_instance_key(inst),
+                              .variables = &vars};
+  const char *element = NULL;
+  bool ok = jstr_opt(r, step, "element", &element);
+  if (ok && element) {
+    size_t ne;
+    const struct cf_engine_element_instance *eis = cf_engine_elements(inst, &ne);
+    const struct cf_bpmn_model *m = cf_engine_instance_model(inst);
+    cmd.key = 0;
+    for (size_t i = 0; i < ne && !cmd.key; i++)
+      if (!strcmp(m->elements[eis[i].element].id, element)) cmd.key = eis[i].key;
+    if (!cmd.key) {
+      failf(r, "no live instance of element %s to set variables in", element);
+      ok = false;
+    }
+  }
+  struct json_object *lv;
+  if (ok && json_object_object_get_ex(step, "local", &lv)) {
+    if (!json_object_is_type(lv, json_type_boolean)) {
+      failf(r, "\"local\" must be true or false");
+      ok = false;
+    } else {
+      cmd.local = json_object_get_boolean(lv);
+    }
+  }
+  if (ok) ok = apply(r, inst, &cmd);
+  cf_feel_value_release(&vars);
+  return ok;
+}
+
 static bool check_expect(struct run *r, struct json_object *exp);
 
 static bool step_expect(struct run *r, struct json_object *step, const char *text) {
@@ -684,6 +730,7 @@ static const char *const keys_error[] = {"code", "message", "variables", NULL};
 static const char *const keys_assign[] = {"assignee", NULL};
 static const char *const keys_resolve[] = {"retries", NULL};
 static const char *const keys_none[] = {NULL};
+static const char *const keys_set[] = {"element", "local", NULL};
 
 /*
  * The steps. A new kind of step is one row here and one function above.
@@ -704,6 +751,7 @@ static const struct step_kind {
     {"resolve_incident", ARG_STRING, step_resolve_incident, keys_resolve},
     {"advance_clock", ARG_STRING, step_advance_clock, keys_none},
     {"cancel", ARG_ANY, step_cancel, keys_none},
+    {"set_variables", ARG_ANY, step_set_variables, keys_set},
     {"expect", ARG_ANY, step_expect, keys_none},
     /* NEEDSWORK: messages and signals come with the engine's issue 4. */
     {"publish_message", ARG_ANY, step_unsupported, NULL},

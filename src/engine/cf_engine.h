@@ -51,6 +51,7 @@ enum cf_engine_cmd_kind {
   CF_ENGINE_CMD_ASSIGN_USER_TASK,   /* key, assignee (NULL unassigns) */
   CF_ENGINE_CMD_RESOLVE_INCIDENT,   /* key */
   CF_ENGINE_CMD_CANCEL,             /* the whole instance */
+  CF_ENGINE_CMD_SET_VARIABLES,      /* key: a scope (the instance or an element instance), variables, local */
   CF_ENGINE__CMD_COUNT
 };
 
@@ -63,6 +64,7 @@ struct cf_engine_cmd {
   const char *message;                   /* failure or error message, or NULL */
   const char *error_code;
   const char *assignee;
+  bool local;                            /* SET_VARIABLES: set in that scope, no propagation */
 };
 
 /* ------------------------------------------------------------ outputs */

@@ -1280,6 +1280,21 @@ int cf_engine_apply(struct cf_engine_instance *in, const struct cf_engine_cmd *c
       rc = phase == PH_COMPLETE ? complete_ei(&r, (size_t)i, NULL) : activate_ei(&r, (size_t)i);
       break;
     }
+    case CF_ENGINE_CMD_SET_VARIABLES: {
+      /* Camunda's variable update: local sets in that scope, else each variable propagates. */
+      if (!vars) return cf_error_set(err, CF_EINVAL, "variables must be a JSON object");
+      if (!cf__engine_scope(in, cmd->key))
+        return refuse(err, CF_ENOTFOUND, "no scope with key %llu in this instance", cmd->key);
+      if (cmd->local) {
+        for (uint32_t k = 0; rc == CF_OK && k < vars->u.ctx->len; k++)
+          rc = cf__engine_set_local(in, cmd->key, vars->u.ctx->entries[k].key->data,
+                                    vars->u.ctx->entries[k].key->len, &vars->u.ctx->entries[k].value,
+                                    out, env->now_ms);
+      } else {
+        rc = cf__engine_propagate(in, cmd->key, vars, out, env->now_ms);
+      }
+      break;
+    }
     case CF_ENGINE_CMD_CANCEL:
       rc = terminate_inside(&r, in->key);
       if (rc == CF_OK) {
