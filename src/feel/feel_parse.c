@@ -424,6 +424,16 @@ static void try_name(const char *name, void *arg) {
   }
 }
 
+/* Words that end a name: the keywords of the grammar and the literals. */
+static bool is_reserved(const struct parser *p) {
+  static const char *const words[] = {"and", "or", "in", "between", "instance", "of", "if", "then",
+                                      "else", "for", "return", "some", "every", "satisfies",
+                                      "function", "external", "true", "false", "null", "not", NULL};
+  for (size_t i = 0; words[i]; i++)
+    if (is_kw(p, words[i])) return true;
+  return false;
+}
+
 static const char *const property_names[] = {"time offset", "start included", "end included",
                                              NULL};
 
@@ -444,10 +454,26 @@ static char *read_name(struct parser *p, bool after_dot) {
   if (l.best > p->tok.len) {
     out = arena_strndup(p, l.name, strlen(l.name));
     p->pos = p->tok.start + l.best;
-  } else {
-    out = arena_strndup(p, p->src + p->tok.start, p->tok.len);
+    next(p);
+    return out;
   }
+  /*
+   * No known name: DMN lets a name hold spaces (`Vacation Approval Status`),
+   * so following words join it until a keyword or anything else that is not
+   * a plain word.
+   */
+  struct cf_buf b;
+  cf_buf_init(&b);
+  cf_buf_append(&b, p->src + p->tok.start, p->tok.len);
   next(p);
+  while (p->tok.kind == TK_NAME && !is_reserved(p)) {
+    cf_buf_putc(&b, ' ');
+    cf_buf_append(&b, p->src + p->tok.start, p->tok.len);
+    next(p);
+  }
+  out = b.oom ? NULL : arena_strndup(p, b.data, b.len);
+  if (b.oom) fail_nomem(p);
+  cf_buf_release(&b);
   return out;
 }
 

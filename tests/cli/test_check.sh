@@ -67,7 +67,7 @@ expect miwg-reference C.1.0.bpmn 1 '525: element StartEvent_1 (startEvent): crmf
 expect miwg-reference C.1.0.bpmn 1 "608: element invoiceApproved (sequenceFlow): condition \"\${approved}\" must be a FEEL expression starting with '='"
 expect miwg-reference C.1.1.bpmn 1 '252: element archiveInvoice (serviceTask): has no job type: add a zeebe:taskDefinition with a type'
 expect miwg-reference C.3.0.bpmn 1 '61: element _cc9778bd-edd8-4df2-ba15-56c310f90e62 (startEvent): crmflow does not execute startEvent (message event)'
-expect miwg-reference C.8.1.bpmn 1 "311: element _1a818a94-ba6f-413b-a7e8-6f8fd2a11e32 (businessRuleTask): zeebe:output source \"= Vacation Approval Status.Approval\" is not a valid FEEL expression: syntax error at line 1, column 11: unexpected 'Approval' after the end of the expression"
+expect miwg-reference C.8.1.bpmn 1 "986: element _f8fcb377-3d7d-4138-9a7e-6ab58b97e29d (boundaryEvent): crmflow does not execute boundaryEvent (error event)"
 expect miwg-reference C.9.0.bpmn 1 '112: element Activity_1ke2ixr (subProcess): crmflow does not execute subProcess (event sub-process)'
 expect miwg-reference C.9.0.bpmn 1 '174: element Activity_ManualCheck (callActivity): crmflow does not execute callActivity (call activity)'
 expect miwg-reference C.9.1.bpmn 1 '33: element ReceiveTask_WaitForDocument (receiveTask): crmflow does not execute receiveTask (receive task: messages)'
