@@ -15,7 +15,8 @@
 #    is kept: one run takes milliseconds, so a single one is at the mercy of
 #    the machine's noise; the peer takes seconds per model and runs once.
 #    The peer's npm packages are installed (npm ci, from package-lock.json)
-#    when missing.
+#    when missing. Exit 1 if an instance got stuck or the two engines did
+#    not do the same work (jobs and user tasks completed).
 #
 # Environment: BENCH_INSTANCES (default 2000) instances per model for both
 # engines; BENCH_REPEAT (default 5); BENCH_ONLY=feel or BENCH_ONLY=engine.
@@ -115,7 +116,10 @@ for model in order linear10 usertask; do
     status=1
   fi
   echo "$pline"
-  compare "$cline" "$pline" | tee -a "$tmp/compare.jsonl"
+  cmp_line=$(compare "$cline" "$pline")
+  echo "$cmp_line" | tee -a "$tmp/compare.jsonl"
+  # A comparison of different work (a stuck instance, other job counts) is no comparison.
+  case $cmp_line in *'"same_work":true'*) ;; *) status=1 ;; esac
 done
 
 node -e '

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# `crmflow bench` as shared/contracts.md §8 defines it, through the real binary:
+# the JSON line and its fields, the work done (jobs and user tasks completed),
+# stuck instances reported with exit 1, usage errors with exit 2, and
+# --store sqlite refused until the store exists. A few instances each: this
+# checks the command, never a speed (bench/run.sh measures speed).
+set -u
+bin="$1"
+here=$(cd "$(dirname "$0")" && pwd)
+models="$here/../../bench/models"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/crmflow-test-bench.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() {
+  fail=$((fail + 1))
+  printf 'FAIL %s\n' "$1"
+  [ $# -gt 1 ] && printf '%s\n' "$2" | head -20 | sed 's/^/    /'
+}
+
+# run WANT_EXIT ARGS...: runs crmflow bench; the output is in $out, stderr in $err.
+run() {
+  local want=$1
+  shift
+  out=$("$bin" bench "$@" 2>"$tmp/err")
+  rc=$?
+  err=$(cat "$tmp/err")
+  if [ $rc -ne "$want" ]; then
+    bad "bench $*: exit $rc, expected $want" "$out$err"
+    return 1
+  fi
+  ok
+  return 0
+}
+
+# has TEXT: the output line contains TEXT.
+has() {
+  case $out in *"$1"*) ok ;; *) bad "bench output lacks '$1'" "$out" ;; esac
+}
+
+# The large-order path of order.bpmn: five jobs per instance.
+if run 0 --model "$models/order.bpmn" --instances 7 --vars '{"amount": 1500}' --inflight 3; then
+  for f in '"model": ' '"store": "memory"' '"instances": 7' '"seconds": ' '"instances_per_second": ' \
+    '"peak_rss_kb": ' '"stuck": 0' '"jobs": 35' '"user_tasks": 0' '"inflight_instances": 3' \
+    '"bytes_per_inflight_instance": '; do
+    has "$f"
+  done
+  [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] && ok || bad "bench printed more than one line" "$out"
+fi
+# The small-order path: the gateway's default flow, four jobs.
+run 0 --model "$models/order.bpmn" --instances 5 --vars '{"amount": 10}' --inflight 0 && has '"jobs": 20'
+run 0 --model "$models/usertask.bpmn" --instances 4 --inflight 2 && has '"user_tasks": 4'
+run 0 --model "$models/linear10.bpmn" --instances 3 --inflight 0 && has '"jobs": 30'
+
+# No amount: the condition gives null, an incident; every instance is stuck.
+if run 1 --model "$models/order.bpmn" --instances 3 --inflight 0; then
+  has '"stuck": 3'
+  has "amount_check"
+fi
+
+run 1 --model "$models/order.bpmn" --store sqlite &&
+  { [ "$err" = "crmflow bench: --store sqlite needs the store (not built yet)" ] && ok ||
+    bad "--store sqlite: wrong message" "$err"; }
+run 2 --model "$models/order.bpmn" --store disk
+run 2 --model "$models/order.bpmn" --vars '[1, 2]'
+run 2 --model "$models/order.bpmn" --instances 0
+run 2 --instances 5
+run 1 --model "$tmp/missing.bpmn"
+printf '<x/>' >"$tmp/bad.bpmn"
+run 1 --model "$tmp/bad.bpmn"
+
+printf 'cli.bench: %d passed, %d failed\n' "$pass" "$fail"
+[ "$fail" -eq 0 ]
