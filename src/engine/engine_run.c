@@ -37,8 +37,10 @@ struct run {
   const struct cf_engine_env *env;
   struct cf_engine_output *out;
   struct cf_feel_env fenv;
-  struct work *q;
+  struct work *q; /* the queue: inline until it outgrows it */
   size_t head, tail, cap;
+  struct work inline_q[16];
+  uint64_t activations; /* elements activated in this call (loop guard) */
   bool failed; /* the last FEEL evaluation failed outright (assert): why holds the reason */
   char failed_why[300];
 };
@@ -63,9 +65,11 @@ static int push(struct run *r, uint8_t kind, uint32_t idx, uint64_t scope) {
       r->head = 0;
     }
     if (r->tail == r->cap) {
-      size_t cap = r->cap ? r->cap * 2 : 16;
-      struct work *q = cf_realloc(r->q, cap * sizeof *q);
+      size_t cap = r->cap * 2;
+      struct work *q = cf_malloc(cap * sizeof *q);
       if (!q) return CF_ENOMEM;
+      memcpy(q, r->q, r->tail * sizeof *q);
+      if (r->q != r->inline_q) cf_free(r->q);
       r->q = q;
       r->cap = cap;
     }
@@ -97,7 +101,7 @@ static bool is_container(const struct cf_bpmn_element *e) {
 static int ei_add(struct run *r, uint32_t element, uint64_t scope, size_t *idx) {
   struct cf_engine_instance *in = r->inst;
   if (in->neis == in->capeis) {
-    size_t cap = in->capeis ? in->capeis * 2 : 8;
+    size_t cap = in->capeis ? in->capeis * 2 : 2;
     struct cf_engine_element_instance *e = cf_realloc(in->eis, cap * sizeof *e);
     if (!e) return CF_ENOMEM;
     in->eis = e;
@@ -171,7 +175,7 @@ static int raise_incident(struct run *r, size_t i, uint8_t type, const char *msg
                           uint8_t phase) {
   struct cf_engine_instance *in = r->inst;
   if (in->nincidents == in->capincidents) {
-    size_t cap = in->capincidents ? in->capincidents * 2 : 4;
+    size_t cap = in->capincidents ? in->capincidents * 2 : 1;
     struct cf_engine_incident *n = cf_realloc(in->incidents, cap * sizeof *n);
     if (!n) return CF_ENOMEM;
     in->incidents = n;
@@ -341,14 +345,35 @@ static void incident_remove(struct cf_engine_instance *in, size_t k) {
   in->nincidents--;
 }
 
+static int add_job(struct run *r, size_t i, const struct cf_bpmn_element *e, const char *type,
+                   size_t typelen, int64_t nretries);
+
+/* The common case: a static job type and static retries, no FEEL to evaluate. */
+static int create_static_job(struct run *r, size_t i, const struct cf_bpmn_element *e) {
+  int64_t nretries = 3;
+  if (cf_bpmn_value_present(&e->job_retries)) {
+    char *end;
+    nretries = strtoll(e->job_retries.text, &end, 10);
+    if (!*e->job_retries.text || *end || nretries < 0 || nretries > INT32_MAX) {
+      char msg[300];
+      snprintf(msg, sizeof msg, "job retries: '%.100s' is not a whole number", e->job_retries.text);
+      return raise_incident(r, i, CF_ENGINE_INC_EXTRACT_VALUE, msg, 0, PH_ACTIVATE);
+    }
+  }
+  return add_job(r, i, e, e->job_type.text, strlen(e->job_type.text), nretries);
+}
+
 static int create_job(struct run *r, size_t i) {
   struct cf_engine_instance *in = r->inst;
   const struct cf_bpmn_element *e = el(r, in->eis[i].element);
   uint64_t ek = in->eis[i].key;
   struct cf_feel_value type, retries;
   char why[300];
-  int rc = eval_value(r, &e->job_type, ek, &type, why, sizeof why);
-  if (rc) return rc;
+  int rc;
+  if (!e->job_type.expr && e->job_type.text && *e->job_type.text &&
+      (!cf_bpmn_value_present(&e->job_retries) || !e->job_retries.expr))
+    return create_static_job(r, i, e);
+  if ((rc = eval_value(r, &e->job_type, ek, &type, why, sizeof why))) return rc;
   if (type.type != CF_FEEL_STRING || type.u.string->len == 0) {
     rc = expression_incident(r, i, "job type", &e->job_type, "non-empty string", &type, why, PH_ACTIVATE);
     cf_feel_value_release(&type);
@@ -377,25 +402,30 @@ static int create_job(struct run *r, size_t i) {
     }
     cf_feel_value_release(&retries);
   }
+  rc = add_job(r, i, e, type.u.string->data, type.u.string->len, nretries);
+  cf_feel_value_release(&type);
+  return rc;
+}
+
+static int add_job(struct run *r, size_t i, const struct cf_bpmn_element *e, const char *type,
+                   size_t typelen, int64_t nretries) {
+  struct cf_engine_instance *in = r->inst;
+  int rc;
   if (in->njobs == in->capjobs) {
-    size_t cap = in->capjobs ? in->capjobs * 2 : 4;
+    size_t cap = in->capjobs ? in->capjobs * 2 : 1;
     struct cf_engine_job *j = cf_realloc(in->jobs, cap * sizeof *j);
-    if (!j) {
-      cf_feel_value_release(&type);
-      return CF_ENOMEM;
-    }
+    if (!j) return CF_ENOMEM;
     in->jobs = j;
     in->capjobs = cap;
   }
   struct cf_engine_job job = {0};
   job.key = new_key(r);
-  job.element_instance_key = ek;
+  job.element_instance_key = in->eis[i].key;
   job.element = in->eis[i].element;
   job.state = CF_ENGINE_JOB_ACTIVATABLE;
   job.retries = (int32_t)nretries;
   job.available_at_ms = now(r);
-  job.type = cf_strndup(type.u.string->data, type.u.string->len);
-  cf_feel_value_release(&type);
+  job.type = cf_strndup(type, typelen);
   cf_feel_set_null(&job.headers);
   if (!job.type) return CF_ENOMEM;
   if (e->nheaders) {
@@ -530,7 +560,7 @@ static int create_user_task(struct run *r, size_t i) {
     goto out;
   }
   if (in->ntasks == in->captasks) {
-    size_t cap = in->captasks ? in->captasks * 2 : 4;
+    size_t cap = in->captasks ? in->captasks * 2 : 1;
     struct cf_engine_user_task *n = cf_realloc(in->tasks, cap * sizeof *n);
     if (!n) {
       rc = CF_ENOMEM;
@@ -854,10 +884,26 @@ static int activate_ei(struct run *r, size_t i) {
   return complete_ei(r, i, NULL);
 }
 
+/*
+ * Elements that never wait (gateways, undefined tasks) can form a cycle that
+ * would run forever within one command. Past this many activations in one
+ * call, the next element stops with an incident instead.
+ */
+#define MAX_ACTIVATIONS 100000
+
 static int start_element(struct run *r, uint32_t element, uint64_t scope) {
   size_t i;
   int rc = ei_add(r, element, scope, &i);
   if (rc) return rc;
+  if (++r->activations > MAX_ACTIVATIONS) {
+    char msg[200];
+    snprintf(msg, sizeof msg,
+             "more than %d elements were activated by one command: the process loops through "
+             "elements that never wait",
+             MAX_ACTIVATIONS);
+    r->activations = 0; /* resolving the incident gets a fresh budget */
+    return raise_incident(r, i, CF_ENGINE_INC_EXPRESSION, msg, 0, PH_ACTIVATE);
+  }
   return activate_ei(r, i);
 }
 
@@ -1057,12 +1103,18 @@ static void run_init(struct run *r, struct cf_engine_instance *inst, const struc
   r->fenv.now_secs = secs;
   r->fenv.now_nanos = (int32_t)((env->now_ms - secs * 1000) * 1000000);
   r->fenv.zone = NULL;
+  r->q = r->inline_q;
+  r->cap = sizeof r->inline_q / sizeof r->inline_q[0];
+}
+
+static void run_release(struct run *r) {
+  if (r->q != r->inline_q) cf_free(r->q);
+  r->q = r->inline_q;
 }
 
 static int run_finish(struct run *r) {
   int rc = run_queue(r);
-  cf_free(r->q);
-  r->q = NULL;
+  run_release(r);
   if (rc == CF_OK && r->inst->state == CF_ENGINE_ACTIVE && r->inst->root.tokens == 0)
     rc = scope_done(r, r->inst->key);
   return rc;
@@ -1123,7 +1175,7 @@ struct cf_engine_instance *cf_engine_start(const struct cf_bpmn_model *model, ui
   run_init(&r, in, env, out);
   if (rc == CF_OK) rc = push(&r, W_ACTIVATE, (uint32_t)start, in->key);
   if (rc == CF_OK) rc = run_finish(&r);
-  else cf_free(r.q);
+  else run_release(&r);
   if (rc) {
     cf_error_set(err, rc, "%s", rc == CF_ENOMEM ? "out of memory" : "internal error");
     cf_engine_instance_free(in);
@@ -1306,7 +1358,7 @@ int cf_engine_apply(struct cf_engine_instance *in, const struct cf_engine_cmd *c
       return cf_error_set(err, CF_EINVAL, "unknown command %u", cmd->kind);
   }
   if (rc == CF_OK) rc = run_finish(&r);
-  else cf_free(r.q);
+  else run_release(&r);
   if (rc) cf_error_set(err, rc, "%s", rc == CF_ENOMEM ? "out of memory" : "internal error");
   return rc;
 }

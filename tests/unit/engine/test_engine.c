@@ -318,6 +318,19 @@ static void test_terminate_end_event(void **state) {
   world_end(&w);
 }
 
+static void test_endless_loop_of_pass_through_elements_stops_with_incident(void **state) {
+  struct world w;
+  world_start(&w, "<bpmn:startEvent id=\"s\"/><bpmn:exclusiveGateway id=\"x\"/><bpmn:task id=\"t\"/>"
+                  FLOW("f1", "s", "x") FLOW("f2", "x", "t") FLOW("f3", "t", "x"),
+              NULL);
+  size_t n;
+  const struct cf_engine_incident *inc = cf_engine_incidents(w.inst, &n);
+  assert_int_equal(n, 1);
+  assert_non_null(strstr(inc[0].message, "never wait"));
+  assert_int_equal(cf_engine_instance_state(w.inst), CF_ENGINE_ACTIVE);
+  world_end(&w);
+}
+
 /* ------------------------------------------------------------- replay property */
 
 static uint64_t rng_state;
@@ -539,6 +552,7 @@ int main(void) {
       cmocka_unit_test(test_variable_scopes_and_mappings),
       cmocka_unit_test(test_inclusive_gateway_join_waits_only_for_live_branches),
       cmocka_unit_test(test_terminate_end_event),
+      cmocka_unit_test(test_endless_loop_of_pass_through_elements_stops_with_incident),
       cmocka_unit_test(test_replay_after_save_and_load),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
