@@ -105,7 +105,7 @@ for model in order linear10 usertask; do
   [ "$model" = order ] && vars='{"amount": 1500}'
   : >"$tmp/crmflow.jsonl"
   for ((i = 0; i < repeat; i++)); do
-    if ! "$crmflow" bench --model "$root/bench/models/$model.bpmn" --instances "$instances" \
+    if ! "$crmflow" bench --model "$root/../shared/models/$model.bpmn" --instances "$instances" \
       --vars "$vars" >>"$tmp/crmflow.jsonl"; then
       status=1
     fi
