@@ -7,7 +7,7 @@
 set -u
 bin="$1"
 here=$(cd "$(dirname "$0")" && pwd)
-models="$here/../../bench/models"
+models="$here/../../../shared/models"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/crmflow-test-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 pass=0
