@@ -52,6 +52,12 @@ enum cf_engine_cmd_kind {
   CF_ENGINE_CMD_RESOLVE_INCIDENT,   /* key */
   CF_ENGINE_CMD_CANCEL,             /* the whole instance */
   CF_ENGINE_CMD_SET_VARIABLES,      /* key: a scope (the instance or an element instance), variables, local */
+  CF_ENGINE_CMD_FIRE_TIMER,         /* key: a timer that is due (the caller's clock, env->now_ms >= due) */
+  CF_ENGINE_CMD_CORRELATE,          /* key: a message or signal subscription; variables of the message/signal */
+  CF_ENGINE_CMD_COMPLETE_CALL,      /* key: a call activity's element instance; variables: the child's (process scope) */
+  CF_ENGINE_CMD_CHILD_ERROR,        /* key: a call activity's element instance; error_code, message, variables.
+                                       CF_ENOTFOUND (nothing changes) when nothing here catches it */
+  CF_ENGINE_CMD_UNCAUGHT_ERROR,     /* key: the element instance (of this instance) whose error no parent caught: raises the incident */
   CF_ENGINE__CMD_COUNT
 };
 
@@ -89,11 +95,26 @@ enum cf_engine_event_kind {
   CF_ENGINE_EV_VARIABLE_SET,       /* key: scope; detail: the variable name */
   CF_ENGINE_EV_INSTANCE_COMPLETED, /* key: process instance */
   CF_ENGINE_EV_INSTANCE_TERMINATED,
+  CF_ENGINE_EV_TIMER_CREATED,      /* key: timer; element: the catching element */
+  CF_ENGINE_EV_TIMER_TRIGGERED,
+  CF_ENGINE_EV_TIMER_CANCELED,
+  CF_ENGINE_EV_SUBSCRIPTION_OPENED, /* key: subscription; detail: message or signal name */
+  CF_ENGINE_EV_SUBSCRIPTION_CORRELATED,
+  CF_ENGINE_EV_SUBSCRIPTION_CLOSED,
+  CF_ENGINE_EV_SIGNAL_THROWN,      /* key: the throwing element instance; detail: the signal name.
+                                      The caller broadcasts it (to this instance too) */
+  CF_ENGINE_EV_CALL_STARTED,       /* key: the call activity's element instance; detail: the process id to start.
+                                      The caller starts the child (cf_engine_start_child, cf_engine_call_variables) */
+  CF_ENGINE_EV_CALL_CANCELED,      /* key: the call activity's element instance: the caller cancels its child */
+  CF_ENGINE_EV_ERROR_TO_PARENT,    /* key: the throwing element instance; detail: the error code. This instance has a
+                                      parent and nothing here caught the error: the caller sends CHILD_ERROR to the
+                                      parent, and UNCAUGHT_ERROR back here if the parent does not catch it either */
   CF_ENGINE__EV_COUNT
 };
 
 struct cf_engine_event {
   uint8_t kind;     /* enum cf_engine_event_kind */
+  bool body;        /* element events of a multi-instance body (the container, not an inner instance) */
   uint64_t key;
   int32_t element;  /* element index (flow index for FLOW_TAKEN), or -1 */
   int64_t at_ms;
@@ -138,6 +159,7 @@ struct cf_engine_element_instance {
   uint64_t job_key;     /* 0 if none */
   uint64_t user_task_key;
   uint64_t incident_key; /* an open incident on this element instance, or 0 */
+  bool body;             /* the container of a multi-instance activity */
 };
 
 enum cf_engine_job_state {
@@ -189,6 +211,27 @@ struct cf_engine_incident {
   int64_t created_ms;
 };
 
+/* A timer the instance waits on. */
+struct cf_engine_timer {
+  uint64_t key;
+  uint64_t owner_key;   /* the element instance (or process instance) it lives and dies with */
+  uint32_t element;     /* the catching element: a catch event, a boundary event, an event sub-process's start */
+  int64_t due_ms;
+  int32_t remaining;    /* firings left (cycles), -1 unbounded */
+};
+
+enum cf_engine_sub_kind { CF_ENGINE_SUB_MESSAGE, CF_ENGINE_SUB_SIGNAL };
+
+/* A message or signal subscription the instance waits on. */
+struct cf_engine_subscription {
+  uint64_t key;
+  uint64_t owner_key;
+  uint32_t element;
+  uint8_t kind;          /* enum cf_engine_sub_kind */
+  char *name;
+  char *correlation_key; /* messages: the key evaluated when the subscription opened */
+};
+
 struct cf_engine_instance;
 
 uint64_t cf_engine_instance_key(const struct cf_engine_instance *inst);
@@ -204,6 +247,22 @@ const struct cf_engine_user_task *cf_engine_user_tasks(const struct cf_engine_in
                                                        size_t *n);
 const struct cf_engine_incident *cf_engine_incidents(const struct cf_engine_instance *inst,
                                                      size_t *n);
+
+const struct cf_engine_timer *cf_engine_timers(const struct cf_engine_instance *inst, size_t *n);
+const struct cf_engine_subscription *cf_engine_subscriptions(const struct cf_engine_instance *inst,
+                                                             size_t *n);
+
+/* For a child of a call activity: the parent's instance and call activity element instance (0 if none). */
+void cf_engine_instance_parent(const struct cf_engine_instance *inst, uint64_t *parent_instance,
+                               uint64_t *parent_element_instance);
+
+/*
+ * The variables a call activity hands its child (after CALL_STARTED): all
+ * visible variables when propagateAllParentVariables (the default), else
+ * only those its input mappings made. *out is a new context.
+ */
+int cf_engine_call_variables(const struct cf_engine_instance *inst, uint64_t call_key,
+                             struct cf_feel_value *out);
 
 /*
  * The variables of a scope (the process instance key for the process
@@ -244,6 +303,16 @@ struct cf_engine_instance *cf_engine_start(const struct cf_bpmn_model *model, ui
 int cf_engine_apply(struct cf_engine_instance *inst, const struct cf_engine_cmd *cmd,
                     const struct cf_engine_env *env, struct cf_engine_output *out,
                     struct cf_error *err);
+
+/*
+ * Like cf_engine_start, for the child of a call activity: remembers the
+ * parent so errors and completion can be routed back (by the caller).
+ */
+struct cf_engine_instance *cf_engine_start_child(const struct cf_bpmn_model *model, uint32_t process,
+                                                 const struct cf_feel_value *variables,
+                                                 uint64_t parent_instance, uint64_t parent_element_instance,
+                                                 const struct cf_engine_env *env,
+                                                 struct cf_engine_output *out, struct cf_error *err);
 
 void cf_engine_instance_free(struct cf_engine_instance *inst);
 

@@ -111,8 +111,8 @@ static int ei_add(struct run *r, uint32_t element, uint64_t scope, size_t *idx) 
     in->capeis = cap;
   }
   size_t i = in->neis++;
-  in->eis[i] = (struct cf_engine_element_instance){new_key(r), scope, element,
-                                                   CF_ENGINE_EI_ACTIVATING, 0, 0, 0};
+  in->eis[i] = (struct cf_engine_element_instance){.key = new_key(r), .scope_key = scope,
+                                                   .element = element, .state = CF_ENGINE_EI_ACTIVATING};
   memset(&in->priv[i], 0, sizeof in->priv[i]);
   cf_feel_set_null(&in->priv[i].scope.vars);
   cf_feel_set_null(&in->priv[i].pending);

@@ -31,7 +31,7 @@ int cf__engine_event(struct cf_engine_output *out, uint8_t kind, uint64_t key, i
   }
   char *d = NULL;
   if (detail && !(d = cf_strdup(detail))) return CF_ENOMEM;
-  out->events[out->count++] = (struct cf_engine_event){kind, key, element, at_ms, d};
+  out->events[out->count++] = (struct cf_engine_event){.kind = kind, .key = key, .element = element, .at_ms = at_ms, .detail = d};
   return CF_OK;
 }
 
