@@ -9,9 +9,17 @@
  * "crmflow does not execute <type> (<what>)" on that element: never passed
  * through silently. docs/bpmn-coverage.md lists the same, beside Camunda 8.
  *
- * Today (issue 3): none start events; none and terminate end events;
- * service, send, business-rule (as jobs), script, user, manual and undefined
- * tasks; exclusive, parallel and inclusive gateways; embedded sub-processes.
+ * Today: start events (none, and timer, message, signal at process level or
+ * starting event sub-processes; error and escalation starting event
+ * sub-processes); end events (none, terminate, error, escalation, signal,
+ * message as a job); intermediate catch events (timer, message, signal,
+ * link) and throw events (none, signal, escalation, link, message as a job);
+ * boundary events (timer, message, signal, error, escalation; interrupting
+ * or not); service, send, business-rule (as jobs), script, user, receive,
+ * manual and undefined tasks; exclusive, parallel, inclusive and event-based
+ * gateways; embedded and event sub-processes; call activities;
+ * multi-instance. Not yet: compensation, conditional events, complex
+ * gateways, transactions, ad-hoc sub-processes, DMN decisions.
  */
 #include "bpmn/bpmn_int.h"
 
@@ -19,13 +27,13 @@
 static const bool TYPE_EXECUTED[CF_BPMN__TYPE_COUNT] = {
     [CF_BPMN_START_EVENT] = true,
     [CF_BPMN_END_EVENT] = true,
-    [CF_BPMN_INTERMEDIATE_CATCH_EVENT] = false,
-    [CF_BPMN_INTERMEDIATE_THROW_EVENT] = false,
-    [CF_BPMN_BOUNDARY_EVENT] = false,
+    [CF_BPMN_INTERMEDIATE_CATCH_EVENT] = true,
+    [CF_BPMN_INTERMEDIATE_THROW_EVENT] = true,
+    [CF_BPMN_BOUNDARY_EVENT] = true,
     [CF_BPMN_TASK] = true,
     [CF_BPMN_SERVICE_TASK] = true,
     [CF_BPMN_SEND_TASK] = true,
-    [CF_BPMN_RECEIVE_TASK] = false,
+    [CF_BPMN_RECEIVE_TASK] = true,
     [CF_BPMN_USER_TASK] = true,
     [CF_BPMN_MANUAL_TASK] = true,
     [CF_BPMN_SCRIPT_TASK] = true,
@@ -33,13 +41,13 @@ static const bool TYPE_EXECUTED[CF_BPMN__TYPE_COUNT] = {
     [CF_BPMN_EXCLUSIVE_GATEWAY] = true,
     [CF_BPMN_PARALLEL_GATEWAY] = true,
     [CF_BPMN_INCLUSIVE_GATEWAY] = true,
-    [CF_BPMN_EVENT_BASED_GATEWAY] = false,
+    [CF_BPMN_EVENT_BASED_GATEWAY] = true,
     [CF_BPMN_COMPLEX_GATEWAY] = false,
     [CF_BPMN_SUB_PROCESS] = true,
-    [CF_BPMN_EVENT_SUB_PROCESS] = false,
+    [CF_BPMN_EVENT_SUB_PROCESS] = true,
     [CF_BPMN_TRANSACTION] = false,
     [CF_BPMN_AD_HOC_SUB_PROCESS] = false,
-    [CF_BPMN_CALL_ACTIVITY] = false,
+    [CF_BPMN_CALL_ACTIVITY] = true,
 };
 
 /* What to call a refused type in the message. */
@@ -57,15 +65,24 @@ static const char *const TYPE_WHAT[CF_BPMN__TYPE_COUNT] = {
 };
 
 /* Event definitions the engine executes, per kind of event. */
-static const bool START_EXECUTED[CF_BPMN__EVENT_COUNT] = {[CF_BPMN_EVENT_NONE] = true};
-static const bool END_EXECUTED[CF_BPMN__EVENT_COUNT] = {[CF_BPMN_EVENT_NONE] = true,
-                                                        [CF_BPMN_EVENT_TERMINATE] = true};
-static const bool CATCH_EXECUTED[CF_BPMN__EVENT_COUNT] = {0};
-static const bool THROW_EXECUTED[CF_BPMN__EVENT_COUNT] = {0};
-static const bool BOUNDARY_EXECUTED[CF_BPMN__EVENT_COUNT] = {0};
+static const bool START_EXECUTED[CF_BPMN__EVENT_COUNT] = {
+    [CF_BPMN_EVENT_NONE] = true,   [CF_BPMN_EVENT_TIMER] = true,      [CF_BPMN_EVENT_MESSAGE] = true,
+    [CF_BPMN_EVENT_SIGNAL] = true, [CF_BPMN_EVENT_ERROR] = true,      [CF_BPMN_EVENT_ESCALATION] = true};
+static const bool END_EXECUTED[CF_BPMN__EVENT_COUNT] = {
+    [CF_BPMN_EVENT_NONE] = true,  [CF_BPMN_EVENT_TERMINATE] = true,  [CF_BPMN_EVENT_ERROR] = true,
+    [CF_BPMN_EVENT_SIGNAL] = true, [CF_BPMN_EVENT_ESCALATION] = true, [CF_BPMN_EVENT_MESSAGE] = true};
+static const bool CATCH_EXECUTED[CF_BPMN__EVENT_COUNT] = {
+    [CF_BPMN_EVENT_TIMER] = true, [CF_BPMN_EVENT_MESSAGE] = true, [CF_BPMN_EVENT_SIGNAL] = true,
+    [CF_BPMN_EVENT_LINK] = true};
+static const bool THROW_EXECUTED[CF_BPMN__EVENT_COUNT] = {
+    [CF_BPMN_EVENT_NONE] = true,   [CF_BPMN_EVENT_SIGNAL] = true, [CF_BPMN_EVENT_ESCALATION] = true,
+    [CF_BPMN_EVENT_LINK] = true,   [CF_BPMN_EVENT_MESSAGE] = true};
+static const bool BOUNDARY_EXECUTED[CF_BPMN__EVENT_COUNT] = {
+    [CF_BPMN_EVENT_TIMER] = true, [CF_BPMN_EVENT_MESSAGE] = true, [CF_BPMN_EVENT_SIGNAL] = true,
+    [CF_BPMN_EVENT_ERROR] = true, [CF_BPMN_EVENT_ESCALATION] = true};
 
 /* Activity features. */
-static const bool MULTI_INSTANCE_EXECUTED = false;
+static const bool MULTI_INSTANCE_EXECUTED = true;
 static const bool COMPENSATION_HANDLERS_EXECUTED = false;
 static const bool CALLED_DECISIONS_EXECUTED = false; /* business-rule tasks with zeebe:calledDecision (DMN) */
 

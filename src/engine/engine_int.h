@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include "base/cf_schedule.h"
 #include "engine/cf_engine.h"
 
 /* Tokens waiting at a join: arrivals per incoming flow, per scope. */
@@ -37,6 +38,12 @@ struct ei_priv {
   struct scope_data scope;
   uint8_t phase; /* enum phase: what to redo when the incident is resolved */
   struct cf_feel_value pending; /* variables of a completion waiting for a retry, or null */
+  /* Multi-instance: on the body, the items and progress; on an inner instance, its index. */
+  struct cf_feel_value mi_items; /* body: the input collection (a list), or null with mi_count */
+  uint32_t mi_count;             /* body: how many inner instances in all */
+  uint32_t mi_next;              /* body: the next to start (sequential) */
+  uint32_t mi_done;              /* body: completed so far */
+  uint32_t mi_index;             /* inner: its loopCounter (1-based); 0 when not an inner instance */
 };
 
 struct cf_engine_instance {
@@ -57,6 +64,14 @@ struct cf_engine_instance {
   size_t ntasks, captasks;
   struct cf_engine_incident *incidents;
   size_t nincidents, capincidents;
+
+  struct cf_engine_timer *timers; /* parallel to scheds */
+  struct cf_schedule *scheds;
+  size_t ntimers, captimers;
+  struct cf_engine_subscription *subs;
+  size_t nsubs, capsubs;
+
+  uint64_t parent_instance, parent_ei; /* the call activity that started this instance, or 0 */
 };
 
 /* engine_vars.c */

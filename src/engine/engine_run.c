@@ -41,6 +41,8 @@ struct run {
   size_t head, tail, cap;
   struct work inline_q[16];
   uint64_t activations; /* elements activated in this call (loop guard) */
+  int32_t trig_element;          /* a catching element about to activate because it fired, or -1 */
+  struct cf_feel_value trig_vars; /* the variables it fired with */
   bool failed; /* the last FEEL evaluation failed outright (assert): why holds the reason */
   char failed_why[300];
 };
@@ -55,6 +57,13 @@ static int64_t now(const struct run *r) { return r->env->now_ms; }
 
 static int emit(struct run *r, uint8_t kind, uint64_t key, int32_t element, const char *detail) {
   return cf__engine_event(r->out, kind, key, element, now(r), detail);
+}
+
+/* emit() for the container of a multi-instance activity (flagged, so views can tell it apart). */
+static int emit_body(struct run *r, uint8_t kind, uint64_t key, int32_t element) {
+  int rc = emit(r, kind, key, element, NULL);
+  if (rc == CF_OK && r->out) r->out->events[r->out->count - 1].body = true;
+  return rc;
 }
 
 static int push(struct run *r, uint8_t kind, uint32_t idx, uint64_t scope) {
@@ -88,12 +97,14 @@ static bool is_job_task(const struct cf_bpmn_element *e) {
     case CF_BPMN_SEND_TASK:
     case CF_BPMN_BUSINESS_RULE_TASK: return true;
     case CF_BPMN_SCRIPT_TASK: return !cf_bpmn_value_present(&e->script);
+    case CF_BPMN_INTERMEDIATE_THROW_EVENT:
+    case CF_BPMN_END_EVENT: return e->event == CF_BPMN_EVENT_MESSAGE; /* as jobs, like Camunda 8 */
     default: return false;
   }
 }
 
 static bool is_container(const struct cf_bpmn_element *e) {
-  return e->type == CF_BPMN_SUB_PROCESS;
+  return e->type == CF_BPMN_SUB_PROCESS || e->type == CF_BPMN_EVENT_SUB_PROCESS;
 }
 
 /* ------------------------------------------------------------- element instances */
@@ -116,6 +127,7 @@ static int ei_add(struct run *r, uint32_t element, uint64_t scope, size_t *idx) 
   memset(&in->priv[i], 0, sizeof in->priv[i]);
   cf_feel_set_null(&in->priv[i].scope.vars);
   cf_feel_set_null(&in->priv[i].pending);
+  cf_feel_set_null(&in->priv[i].mi_items);
   struct scope_data *s = cf__engine_scope(in, scope);
   if (s) s->tokens++;
   *idx = i;
@@ -128,6 +140,7 @@ static void ei_remove(struct run *r, size_t i) {
   uint64_t scope = in->eis[i].scope_key;
   cf_feel_value_release(&in->priv[i].scope.vars);
   cf_feel_value_release(&in->priv[i].pending);
+  cf_feel_value_release(&in->priv[i].mi_items);
   cf_free(in->priv[i].scope.arrivals);
   memmove(&in->eis[i], &in->eis[i + 1], (in->neis - i - 1) * sizeof *in->eis);
   memmove(&in->priv[i], &in->priv[i + 1], (in->neis - i - 1) * sizeof *in->priv);
@@ -584,10 +597,401 @@ out:
   return rc;
 }
 
-/* ------------------------------------------------------------- lifecycle */
-
 static int complete_ei(struct run *r, size_t i, const struct cf_feel_value *doc);
 static int terminate_ei(struct run *r, size_t i);
+static int terminate_inside(struct run *r, uint64_t scope);
+static int take_flows(struct run *r, size_t i, const uint32_t *flows, size_t n);
+static int start_element(struct run *r, uint32_t element, uint64_t scope);
+
+/* ------------------------------------------------------------- events: timers and subscriptions */
+
+/*
+ * An incident on an element instance, or on the process instance itself
+ * (a subscription of the process scope whose definition failed).
+ */
+static int raise_incident_on(struct run *r, uint64_t owner, uint32_t element, uint8_t type,
+                             const char *msg, uint8_t phase) {
+  ssize_t i = cf__engine_find_ei(r->inst, owner);
+  if (i >= 0) return raise_incident(r, (size_t)i, type, msg, 0, phase);
+  struct cf_engine_instance *in = r->inst;
+  if (in->nincidents == in->capincidents) {
+    size_t cap = in->capincidents ? in->capincidents * 2 : 1;
+    struct cf_engine_incident *n = cf_realloc(in->incidents, cap * sizeof *n);
+    if (!n) return CF_ENOMEM;
+    in->incidents = n;
+    in->capincidents = cap;
+  }
+  char *m = cf_strdup(msg);
+  if (!m) return CF_ENOMEM;
+  uint64_t key = new_key(r);
+  in->incidents[in->nincidents++] =
+      (struct cf_engine_incident){key, in->key, element, type, 0, m, now(r)};
+  return emit(r, CF_ENGINE_EV_INCIDENT_CREATED, key, (int32_t)element, msg);
+}
+
+/*
+ * The text of a model value (a timer, a message name, a correlation key):
+ * static text, or a FEEL result that is a string, a number or a temporal
+ * value. *out is NULL (and an incident raised) when it is none of those.
+ */
+static int value_text(struct run *r, const struct cf_bpmn_value *v, uint64_t scope, uint64_t owner,
+                      uint32_t element, const char *what, char **out) {
+  *out = NULL;
+  if (!v->expr) {
+    if (v->text && (*out = cf_strdup(v->text))) return CF_OK;
+    if (v->text) return CF_ENOMEM;
+  }
+  struct cf_feel_value val;
+  char why[300];
+  int rc = v->expr ? eval_value(r, v, scope, &val, why, sizeof why) : CF_OK;
+  if (!v->expr) cf_feel_set_null(&val);
+  if (rc) return rc;
+  bool ok = val.type == CF_FEEL_STRING || val.type == CF_FEEL_NUMBER ||
+            (val.type >= CF_FEEL_DATE && val.type <= CF_FEEL_YM_DURATION);
+  if (ok && !r->failed) {
+    struct cf_buf b;
+    cf_buf_init(&b);
+    cf_feel_to_string(&val, &b);
+    *out = cf_buf_detach(&b);
+    cf_feel_value_release(&val);
+    return *out ? CF_OK : CF_ENOMEM;
+  }
+  char msg[700];
+  snprintf(msg, sizeof msg, "%s of %s: expected '%.200s' to give a string, a number or a time, but it gave %s%s%s",
+           what, el(r, element)->id, v->text ? v->text : "", cf_feel_type_name(val.type),
+           why[0] ? ": " : "", why);
+  cf_feel_value_release(&val);
+  return raise_incident_on(r, owner, element, CF_ENGINE_INC_EXTRACT_VALUE, msg, PH_ACTIVATE);
+}
+
+static int open_timer(struct run *r, uint64_t owner, uint32_t element, uint64_t scope) {
+  struct cf_engine_instance *in = r->inst;
+  const struct cf_bpmn_element *e = el(r, element);
+  char *text;
+  int rc = value_text(r, &e->timer, scope, owner, element, "timer", &text);
+  if (rc || !text) return rc;
+  enum cf_schedule_kind kind = e->timer_kind == CF_BPMN_TIMER_DATE       ? CF_SCHEDULE_DATE
+                               : e->timer_kind == CF_BPMN_TIMER_DURATION ? CF_SCHEDULE_DURATION
+                                                                          : CF_SCHEDULE_CYCLE;
+  struct cf_schedule sched;
+  struct cf_error err;
+  if (cf_schedule_parse(kind, text, strlen(text), now(r), &sched, &err)) {
+    char msg[700];
+    snprintf(msg, sizeof msg, "timer of %s: %s", e->id, err.msg);
+    cf_free(text);
+    return raise_incident_on(r, owner, element, CF_ENGINE_INC_EXTRACT_VALUE, msg, PH_ACTIVATE);
+  }
+  cf_free(text);
+  if (in->ntimers == in->captimers) {
+    size_t cap = in->captimers ? in->captimers * 2 : 1;
+    struct cf_engine_timer *t = cf_realloc(in->timers, cap * sizeof *t);
+    if (!t) return CF_ENOMEM;
+    in->timers = t;
+    struct cf_schedule *sc = cf_realloc(in->scheds, cap * sizeof *sc);
+    if (!sc) return CF_ENOMEM;
+    in->scheds = sc;
+    in->captimers = cap;
+  }
+  uint64_t key = new_key(r);
+  in->timers[in->ntimers] = (struct cf_engine_timer){key, owner, element, sched.due_ms, sched.remaining};
+  in->scheds[in->ntimers] = sched;
+  in->ntimers++;
+  return emit(r, CF_ENGINE_EV_TIMER_CREATED, key, (int32_t)element, NULL);
+}
+
+static int open_sub(struct run *r, uint64_t owner, uint32_t element, uint64_t scope, uint8_t kind) {
+  struct cf_engine_instance *in = r->inst;
+  const struct cf_bpmn_element *e = el(r, element);
+  char *name = NULL, *ck = NULL;
+  int rc = value_text(r, kind == CF_ENGINE_SUB_MESSAGE ? &e->message_name : &e->signal_name, scope,
+                      owner, element, kind == CF_ENGINE_SUB_MESSAGE ? "message name" : "signal name",
+                      &name);
+  if (rc || !name) return rc;
+  if (kind == CF_ENGINE_SUB_MESSAGE) {
+    if (!cf_bpmn_value_present(&e->correlation_key)) {
+      cf_free(name);
+      char msg[300];
+      snprintf(msg, sizeof msg, "message catch %s has no correlation key (zeebe:subscription correlationKey)", e->id);
+      return raise_incident_on(r, owner, element, CF_ENGINE_INC_EXTRACT_VALUE, msg, PH_ACTIVATE);
+    }
+    if ((rc = value_text(r, &e->correlation_key, scope, owner, element, "correlation key", &ck)) || !ck) {
+      cf_free(name);
+      return rc;
+    }
+  }
+  if (in->nsubs == in->capsubs) {
+    size_t cap = in->capsubs ? in->capsubs * 2 : 1;
+    struct cf_engine_subscription *s = cf_realloc(in->subs, cap * sizeof *s);
+    if (!s) {
+      cf_free(name);
+      cf_free(ck);
+      return CF_ENOMEM;
+    }
+    in->subs = s;
+    in->capsubs = cap;
+  }
+  uint64_t key = new_key(r);
+  in->subs[in->nsubs++] = (struct cf_engine_subscription){key, owner, element, kind, name, ck};
+  return emit(r, CF_ENGINE_EV_SUBSCRIPTION_OPENED, key, (int32_t)element, name);
+}
+
+/* Opens what a catching element (a catch event, a boundary, an event sub-process start) waits on. */
+static int open_catch(struct run *r, uint64_t owner, uint32_t element, uint64_t scope) {
+  switch (el(r, element)->event) {
+    case CF_BPMN_EVENT_TIMER: return open_timer(r, owner, element, scope);
+    case CF_BPMN_EVENT_MESSAGE: return open_sub(r, owner, element, scope, CF_ENGINE_SUB_MESSAGE);
+    case CF_BPMN_EVENT_SIGNAL: return open_sub(r, owner, element, scope, CF_ENGINE_SUB_SIGNAL);
+    default: return CF_OK;
+  }
+}
+
+/* The start event of an event sub-process, or -1. */
+static int32_t esp_start(const struct run *r, const struct cf_bpmn_element *esp) {
+  for (uint32_t c = 0; c < esp->nchildren; c++)
+    if (el(r, esp->children[c])->type == CF_BPMN_START_EVENT) return (int32_t)esp->children[c];
+  return -1;
+}
+
+/* Opens the triggers of the event sub-processes directly inside a scope. */
+static int open_esp_triggers(struct run *r, uint64_t scope, const uint32_t *children, uint32_t n) {
+  int rc = CF_OK;
+  for (uint32_t c = 0; rc == CF_OK && c < n; c++) {
+    const struct cf_bpmn_element *ch = el(r, children[c]);
+    if (ch->type != CF_BPMN_EVENT_SUB_PROCESS) continue;
+    int32_t s = esp_start(r, ch);
+    if (s >= 0) rc = open_catch(r, scope, (uint32_t)s, scope);
+  }
+  return rc;
+}
+
+/*
+ * Opens the timer, message and signal boundary events of activity instance
+ * key. The inner instances of a multi-instance activity have none: its body
+ * owns them.
+ */
+static int open_boundaries(struct run *r, uint64_t key, const struct cf_bpmn_element *e) {
+  ssize_t i = cf__engine_find_ei(r->inst, key);
+  if (i >= 0 && r->inst->priv[i].mi_index) return CF_OK;
+  int rc = CF_OK;
+  for (uint32_t b = 0; rc == CF_OK && b < e->nboundaries; b++) rc = open_catch(r, key, e->boundaries[b], key);
+  return rc;
+}
+
+/* Closes every timer and subscription owned by owner. */
+static int close_owned(struct run *r, uint64_t owner) {
+  struct cf_engine_instance *in = r->inst;
+  int rc = CF_OK;
+  size_t o = 0;
+  for (size_t t = 0; t < in->ntimers; t++) {
+    if (in->timers[t].owner_key == owner) {
+      if (rc == CF_OK)
+        rc = emit(r, CF_ENGINE_EV_TIMER_CANCELED, in->timers[t].key, (int32_t)in->timers[t].element, NULL);
+      continue;
+    }
+    in->timers[o] = in->timers[t];
+    in->scheds[o++] = in->scheds[t];
+  }
+  in->ntimers = o;
+  o = 0;
+  for (size_t s = 0; s < in->nsubs; s++) {
+    if (in->subs[s].owner_key == owner) {
+      if (rc == CF_OK)
+        rc = emit(r, CF_ENGINE_EV_SUBSCRIPTION_CLOSED, in->subs[s].key, (int32_t)in->subs[s].element,
+                  in->subs[s].name);
+      cf_free(in->subs[s].name);
+      cf_free(in->subs[s].correlation_key);
+      continue;
+    }
+    in->subs[o++] = in->subs[s];
+  }
+  in->nsubs = o;
+  return rc;
+}
+
+/* Keeps a scope from completing while its tokens are moved around. */
+static void hold(struct run *r, uint64_t scope, int delta) {
+  struct scope_data *s = cf__engine_scope(r->inst, scope);
+  if (s) s->tokens = (uint32_t)((int64_t)s->tokens + delta);
+}
+
+static int set_trigger(struct run *r, uint32_t element, const struct cf_feel_value *vars) {
+  cf_feel_value_release(&r->trig_vars);
+  r->trig_element = (int32_t)element;
+  if (vars && vars->type == CF_FEEL_CONTEXT) cf_feel_value_copy(&r->trig_vars, vars);
+  return CF_OK;
+}
+
+/*
+ * A catching element fires: owner is what the trigger belongs to (the
+ * waiting catch event itself, an event-based gateway, the activity of a
+ * boundary event, or the scope of an event sub-process).
+ */
+static int trigger(struct run *r, uint64_t owner, uint32_t element, const struct cf_feel_value *vars) {
+  struct cf_engine_instance *in = r->inst;
+  const struct cf_bpmn_element *e = el(r, element);
+  int rc;
+  if (e->type == CF_BPMN_INTERMEDIATE_CATCH_EVENT || e->type == CF_BPMN_RECEIVE_TASK) {
+    ssize_t i = cf__engine_find_ei(in, owner);
+    if (i < 0) return CF_EINTERNAL;
+    if (in->eis[i].element == element) {
+      if ((rc = close_owned(r, owner))) return rc;
+      i = cf__engine_find_ei(in, owner);
+      return complete_ei(r, (size_t)i, vars);
+    }
+    /* An event-based gateway: the first event wins, the others close. */
+    const struct cf_bpmn_element *g = el(r, in->eis[i].element);
+    if ((rc = close_owned(r, owner))) return rc;
+    for (uint32_t f = 0; f < g->noutgoing; f++) {
+      if (r->m->flows[g->outgoing[f]].target != element) continue;
+      set_trigger(r, element, vars);
+      i = cf__engine_find_ei(in, owner);
+      in->eis[i].state = CF_ENGINE_EI_COMPLETING;
+      return take_flows(r, (size_t)i, &g->outgoing[f], 1);
+    }
+    return CF_EINTERNAL;
+  }
+  if (e->type == CF_BPMN_BOUNDARY_EVENT) {
+    ssize_t a = cf__engine_find_ei(in, owner);
+    if (a < 0) return CF_EINTERNAL;
+    uint64_t scope = in->eis[a].scope_key;
+    set_trigger(r, element, vars);
+    if (!e->cancel_activity) return start_element(r, element, scope);
+    hold(r, scope, +1);
+    rc = terminate_ei(r, (size_t)a);
+    if (rc == CF_OK) rc = start_element(r, element, scope);
+    hold(r, scope, -1);
+    return rc;
+  }
+  if (e->type == CF_BPMN_START_EVENT && e->parent >= 0) {
+    uint32_t esp = (uint32_t)e->parent;
+    set_trigger(r, element, vars);
+    if (!e->interrupting) return start_element(r, esp, owner);
+    hold(r, owner, +1);
+    rc = close_owned(r, owner);
+    if (rc == CF_OK) rc = terminate_inside(r, owner);
+    if (rc == CF_OK) rc = start_element(r, esp, owner);
+    hold(r, owner, -1);
+    return rc;
+  }
+  return CF_EINTERNAL;
+}
+
+/* ------------------------------------------------------------- events: errors and escalations */
+
+/* Does catching element c catch this code (exact match first: exact says which pass)? */
+static bool catches(const struct cf_bpmn_element *c, uint8_t kind, const char *code, bool exact) {
+  if (c->event != kind) return false;
+  const struct cf_bpmn_value *v = kind == CF_BPMN_EVENT_ERROR ? &c->error_code : &c->escalation_code;
+  bool catch_all = !cf_bpmn_value_present(v) || !*v->text;
+  if (exact) return !catch_all && code && !strcmp(v->text, code);
+  return catch_all;
+}
+
+static int32_t catching_boundary(const struct run *r, const struct cf_bpmn_element *a, uint8_t kind,
+                                 const char *code) {
+  for (int pass = 1; pass >= 0; pass--)
+    for (uint32_t b = 0; b < a->nboundaries; b++)
+      if (catches(el(r, a->boundaries[b]), kind, code, pass)) return (int32_t)a->boundaries[b];
+  return -1;
+}
+
+static int32_t catching_esp(const struct run *r, const uint32_t *children, uint32_t n, uint8_t kind,
+                            const char *code) {
+  for (int pass = 1; pass >= 0; pass--)
+    for (uint32_t c = 0; c < n; c++) {
+      const struct cf_bpmn_element *ch = el(r, children[c]);
+      if (ch->type != CF_BPMN_EVENT_SUB_PROCESS) continue;
+      int32_t s = esp_start(r, ch);
+      if (s >= 0 && catches(el(r, (uint32_t)s), kind, code, pass)) return s;
+    }
+  return -1;
+}
+
+/*
+ * Looks for what catches an error or escalation thrown at element instance
+ * from: its own boundary events, then, scope by scope outward, the event
+ * sub-processes of the scope and the boundary events of the scope's activity.
+ * Finding changes nothing. *owner and *catcher as trigger() takes them.
+ */
+static bool find_catcher(const struct run *r, uint64_t from, uint8_t kind, const char *code,
+                         uint64_t *owner, uint32_t *catcher) {
+  const struct cf_engine_instance *in = r->inst;
+  ssize_t i = cf__engine_find_ei(in, from);
+  if (i < 0) return false;
+  /* Boundary events belong to a multi-instance body, not to its inner instances. */
+  int32_t c = in->priv[i].mi_index ? -1 : catching_boundary(r, el(r, in->eis[i].element), kind, code);
+  if (c >= 0) {
+    *owner = from;
+    *catcher = (uint32_t)c;
+    return true;
+  }
+  for (uint64_t scope = in->eis[i].scope_key; scope;) {
+    const uint32_t *children;
+    uint32_t n;
+    ssize_t s = scope == in->key ? -1 : cf__engine_find_ei(in, scope);
+    if (scope == in->key) {
+      children = r->m->processes[in->process].elements;
+      n = r->m->processes[in->process].nelements;
+    } else {
+      if (s < 0) return false;
+      children = el(r, in->eis[s].element)->children;
+      n = el(r, in->eis[s].element)->nchildren;
+    }
+    c = s >= 0 && in->eis[s].body ? -1 : catching_esp(r, children, n, kind, code);
+    if (c >= 0) {
+      *owner = scope;
+      *catcher = (uint32_t)c;
+      return true;
+    }
+    if (scope == in->key) return false;
+    c = in->priv[s].mi_index ? -1 : catching_boundary(r, el(r, in->eis[s].element), kind, code);
+    if (c >= 0) {
+      *owner = scope;
+      *catcher = (uint32_t)c;
+      return true;
+    }
+    scope = in->eis[s].scope_key;
+  }
+  return false;
+}
+
+/*
+ * A BPMN error thrown at element instance i (a job's task, an error end
+ * event). Caught: the catcher takes over. Not caught here: the parent
+ * instance is asked (ERROR_TO_PARENT), or an incident is raised.
+ */
+static int throw_error(struct run *r, size_t i, const char *code, const char *message,
+                       const struct cf_feel_value *vars, uint64_t job_key) {
+  struct cf_engine_instance *in = r->inst;
+  uint64_t owner;
+  uint32_t catcher;
+  if (find_catcher(r, in->eis[i].key, CF_BPMN_EVENT_ERROR, code, &owner, &catcher))
+    return trigger(r, owner, catcher, vars);
+  if (in->parent_instance)
+    return emit(r, CF_ENGINE_EV_ERROR_TO_PARENT, in->eis[i].key, (int32_t)in->eis[i].element, code);
+  char msg[600];
+  snprintf(msg, sizeof msg,
+           "Expected to throw an error event with the code '%.100s'%s%.300s%s, but it was not "
+           "caught. No error events are available in the scope.",
+           code ? code : "", message ? " with message '" : "", message ? message : "",
+           message ? "'" : "");
+  return raise_incident(r, i, CF_ENGINE_INC_UNHANDLED_ERROR, msg, job_key, PH_NONE);
+}
+
+/* An escalation thrown at element instance i: caught or not, the thrower goes on (unless interrupted). */
+static int throw_escalation(struct run *r, size_t i, const char *code, bool *interrupted) {
+  uint64_t owner;
+  uint32_t catcher;
+  *interrupted = false;
+  if (!find_catcher(r, r->inst->eis[i].key, CF_BPMN_EVENT_ESCALATION, code, &owner, &catcher))
+    return CF_OK;
+  const struct cf_bpmn_element *c = el(r, catcher);
+  *interrupted = c->type == CF_BPMN_BOUNDARY_EVENT ? c->cancel_activity : c->interrupting;
+  return trigger(r, owner, catcher, NULL);
+}
+
+/* ------------------------------------------------------------- lifecycle */
+
 
 /* Ends every element instance and queued token inside scope (not the scope itself). */
 static int terminate_inside(struct run *r, uint64_t scope) {
@@ -621,6 +1025,10 @@ static int terminate_ei(struct run *r, size_t i) {
   if (idx < 0) return CF_EINTERNAL;
   i = (size_t)idx;
   in->eis[i].state = CF_ENGINE_EI_TERMINATING;
+  if ((rc = close_owned(r, key))) return rc;
+  if (el(r, (uint32_t)element)->type == CF_BPMN_CALL_ACTIVITY &&
+      (rc = emit(r, CF_ENGINE_EV_CALL_CANCELED, key, element, NULL)))
+    return rc;
   if (in->eis[i].job_key) {
     ssize_t j = find_job(in, in->eis[i].job_key);
     if (j >= 0) {
@@ -644,8 +1052,10 @@ static int terminate_ei(struct run *r, size_t i) {
       if ((rc = emit(r, CF_ENGINE_EV_INCIDENT_RESOLVED, ik, element, NULL))) return rc;
     }
   }
+  bool body = in->eis[i].body;
   ei_remove(r, i);
-  return emit(r, CF_ENGINE_EV_ELEMENT_TERMINATED, key, element, NULL);
+  return body ? emit_body(r, CF_ENGINE_EV_ELEMENT_TERMINATED, key, element)
+              : emit(r, CF_ENGINE_EV_ELEMENT_TERMINATED, key, element, NULL);
 }
 
 /* The scope has no tokens left: it completes. */
@@ -653,6 +1063,8 @@ static int scope_done(struct run *r, uint64_t scope) {
   struct cf_engine_instance *in = r->inst;
   if (scope == in->key) {
     if (in->state != CF_ENGINE_ACTIVE) return CF_OK;
+    int rc = close_owned(r, in->key);
+    if (rc) return rc;
     in->state = CF_ENGINE_COMPLETED;
     return emit(r, CF_ENGINE_EV_INSTANCE_COMPLETED, in->key, -1, NULL);
   }
@@ -672,6 +1084,8 @@ static int take_flows(struct run *r, size_t i, const uint32_t *flows, size_t n) 
   uint64_t key = in->eis[i].key, scope = in->eis[i].scope_key;
   int32_t element = (int32_t)in->eis[i].element;
   int rc;
+  if ((rc = close_owned(r, key))) return rc;
+  i = (size_t)cf__engine_find_ei(in, key);
   for (size_t f = 0; f < n; f++)
     if ((rc = push(r, W_FLOW, flows[f], scope))) return rc;
   in->eis[i].state = CF_ENGINE_EI_COMPLETED;
@@ -747,11 +1161,15 @@ out:
  * or task variables, or null), the output mappings, and leaves through the
  * outgoing flows. An incident stops it in COMPLETING, to be retried.
  */
+static int complete_body(struct run *r, size_t i);
+static int inner_done(struct run *r, size_t i);
+
 static int complete_ei(struct run *r, size_t i, const struct cf_feel_value *doc) {
   struct cf_engine_instance *in = r->inst;
   const struct cf_bpmn_element *e = el(r, in->eis[i].element);
   uint64_t key = in->eis[i].key;
   int rc;
+  if (in->eis[i].body) return complete_body(r, i);
   in->eis[i].state = CF_ENGINE_EI_COMPLETING;
   if (doc && doc->type == CF_FEEL_CONTEXT && doc->u.ctx->len) {
     if (e->noutputs) {
@@ -779,9 +1197,235 @@ static int complete_ei(struct run *r, size_t i, const struct cf_feel_value *doc)
   ssize_t idx = cf__engine_find_ei(in, key);
   if (idx < 0) return CF_EINTERNAL;
   i = (size_t)idx;
+  if (in->priv[i].mi_index) return inner_done(r, i);
   if (e->type == CF_BPMN_EXCLUSIVE_GATEWAY || e->type == CF_BPMN_INCLUSIVE_GATEWAY)
     return leave_gateway(r, i);
   return take_flows(r, i, e->outgoing, e->noutgoing);
+}
+
+/* ------------------------------------------------------------- multi-instance */
+
+static int activate_ei(struct run *r, size_t i);
+
+/* The variables the body keeps for its inner instances' expressions. */
+static int body_counts(struct run *r, size_t b) {
+  struct cf_engine_instance *in = r->inst;
+  uint64_t key = in->eis[b].key;
+  struct ei_priv *p = &in->priv[b];
+  uint32_t active = 0;
+  for (size_t k = 0; k < in->neis; k++)
+    if (in->eis[k].scope_key == key) active++;
+  struct cf_feel_value v;
+  int rc;
+  cf_feel_set_int(&v, p->mi_count);
+  if ((rc = cf__engine_set_local(in, key, "numberOfInstances", 17, &v, NULL, now(r)))) return rc;
+  cf_feel_set_int(&v, p->mi_done);
+  if ((rc = cf__engine_set_local(in, key, "numberOfCompletedInstances", 26, &v, NULL, now(r)))) return rc;
+  cf_feel_set_int(&v, active);
+  return cf__engine_set_local(in, key, "numberOfActiveInstances", 23, &v, NULL, now(r));
+}
+
+/* Starts inner instance number k (0-based) of body b. */
+static int start_inner(struct run *r, uint64_t body_key, uint32_t k) {
+  struct cf_engine_instance *in = r->inst;
+  ssize_t b = cf__engine_find_ei(in, body_key);
+  if (b < 0) return CF_EINTERNAL;
+  uint32_t element = in->eis[b].element;
+  const struct cf_bpmn_element *e = el(r, element);
+  struct cf_feel_value item;
+  cf_feel_set_null(&item);
+  if (in->priv[b].mi_items.type == CF_FEEL_LIST && k < in->priv[b].mi_items.u.list->len)
+    cf_feel_value_copy(&item, &in->priv[b].mi_items.u.list->items[k]);
+  in->priv[b].mi_next = k + 1;
+  size_t i;
+  int rc = ei_add(r, element, body_key, &i);
+  if (rc) {
+    cf_feel_value_release(&item);
+    return rc;
+  }
+  in->priv[i].mi_index = k + 1;
+  uint64_t key = in->eis[i].key;
+  if (e->multi->input_element)
+    rc = cf__engine_set_local(in, key, e->multi->input_element, strlen(e->multi->input_element), &item,
+                              r->out, now(r));
+  cf_feel_value_release(&item);
+  if (rc) return rc;
+  struct cf_feel_value counter;
+  cf_feel_set_int(&counter, k + 1);
+  if ((rc = cf__engine_set_local(in, key, "loopCounter", 11, &counter, r->out, now(r)))) return rc;
+  if ((rc = body_counts(r, (size_t)cf__engine_find_ei(in, body_key)))) return rc;
+  return activate_ei(r, (size_t)cf__engine_find_ei(in, key));
+}
+
+/* The body of a multi-instance activity: evaluates the collection, starts the inner instances. */
+static int activate_body(struct run *r, size_t i) {
+  struct cf_engine_instance *in = r->inst;
+  const struct cf_bpmn_element *e = el(r, in->eis[i].element);
+  const struct cf_bpmn_multi_instance *mi = e->multi;
+  uint64_t key = in->eis[i].key;
+  int rc;
+  in->eis[i].state = CF_ENGINE_EI_ACTIVATING;
+  cf_feel_value_release(&in->priv[i].mi_items);
+  uint32_t count = 0;
+  if (cf_bpmn_value_present(&mi->input_collection)) {
+    struct cf_feel_value v;
+    char why[300];
+    if ((rc = eval_value(r, &mi->input_collection, in->eis[i].scope_key, &v, why, sizeof why))) return rc;
+    if (v.type != CF_FEEL_LIST) {
+      rc = expression_incident(r, i, "multi-instance input collection", &mi->input_collection, "list", &v,
+                               why, PH_ACTIVATE);
+      cf_feel_value_release(&v);
+      return rc;
+    }
+    count = v.u.list->len;
+    cf_feel_value_move(&in->priv[i].mi_items, &v);
+  } else if (cf_bpmn_value_present(&mi->cardinality)) {
+    struct cf_feel_value v;
+    char why[300];
+    if ((rc = eval_value(r, &mi->cardinality, in->eis[i].scope_key, &v, why, sizeof why))) return rc;
+    int64_t n = -1;
+    if (v.type == CF_FEEL_NUMBER) cf_feel_number_to_int64(&v, &n);
+    else if (v.type == CF_FEEL_STRING) n = strtoll(v.u.string->data, NULL, 10);
+    if (n < 0 || n > 100000) {
+      rc = expression_incident(r, i, "multi-instance loop cardinality", &mi->cardinality,
+                               "whole number from 0 to 100000", &v, why, PH_ACTIVATE);
+      cf_feel_value_release(&v);
+      return rc;
+    }
+    cf_feel_value_release(&v);
+    count = (uint32_t)n;
+  }
+  in->priv[i].mi_count = count;
+  in->priv[i].mi_next = 0;
+  in->priv[i].mi_done = 0;
+  if (mi->output_collection) {
+    /* The output collection holds one slot per inner instance, filled as each completes. */
+    struct cf_feel_value list;
+    if ((rc = cf_feel_list_new(&list, count))) return rc;
+    for (uint32_t k = 0; rc == CF_OK && k < count; k++) {
+      struct cf_feel_value nul;
+      cf_feel_set_null(&nul);
+      rc = cf_feel_list_push(&list, &nul);
+    }
+    if (rc == CF_OK)
+      rc = cf__engine_set_local(in, key, mi->output_collection, strlen(mi->output_collection), &list,
+                                r->out, now(r));
+    cf_feel_value_release(&list);
+    if (rc) return rc;
+  }
+  i = (size_t)cf__engine_find_ei(in, key);
+  in->eis[i].state = CF_ENGINE_EI_ACTIVATED;
+  if ((rc = emit_body(r, CF_ENGINE_EV_ELEMENT_ACTIVATED, key, (int32_t)in->eis[i].element))) return rc;
+  if ((rc = open_boundaries(r, key, e))) return rc;
+  if ((rc = body_counts(r, (size_t)cf__engine_find_ei(in, key)))) return rc;
+  if (count == 0) return complete_body(r, (size_t)cf__engine_find_ei(in, key));
+  uint32_t first = mi->sequential ? 1 : count;
+  for (uint32_t k = 0; k < first; k++) {
+    if ((rc = start_inner(r, key, k))) return rc;
+    if (cf__engine_find_ei(in, key) < 0) return CF_OK; /* ended meanwhile */
+  }
+  return CF_OK;
+}
+
+/* An inner instance completed: collect its output, check the completion condition, go on. */
+static int inner_done(struct run *r, size_t i) {
+  struct cf_engine_instance *in = r->inst;
+  uint64_t key = in->eis[i].key, body_key = in->eis[i].scope_key;
+  uint32_t element = in->eis[i].element, index = in->priv[i].mi_index;
+  const struct cf_bpmn_element *e = el(r, element);
+  const struct cf_bpmn_multi_instance *mi = e->multi;
+  int rc;
+  char why[300];
+  if (mi->output_collection && cf_bpmn_value_present(&mi->output_element)) {
+    struct cf_feel_value v;
+    if ((rc = eval_value(r, &mi->output_element, key, &v, why, sizeof why))) return rc;
+    const struct cf_feel_value *cur = cf_engine_variables(in, body_key);
+    cur = cur ? cf_feel_ctx_get(cur->u.ctx, mi->output_collection, strlen(mi->output_collection)) : NULL;
+    struct cf_feel_value list;
+    rc = cf_feel_list_new(&list, cur && cur->type == CF_FEEL_LIST ? cur->u.list->len : 0);
+    for (uint32_t k = 0; rc == CF_OK && cur && cur->type == CF_FEEL_LIST && k < cur->u.list->len; k++) {
+      struct cf_feel_value item;
+      if (k + 1 == index) cf__engine_variable_value(&v, &item);
+      else cf_feel_value_copy(&item, &cur->u.list->items[k]);
+      rc = cf_feel_list_push(&list, &item);
+    }
+    cf_feel_value_release(&v);
+    if (rc == CF_OK)
+      rc = cf__engine_set_local(in, body_key, mi->output_collection, strlen(mi->output_collection), &list,
+                                r->out, now(r));
+    cf_feel_value_release(&list);
+    if (rc) return rc;
+  }
+  ssize_t b = cf__engine_find_ei(in, body_key);
+  if (b < 0) return CF_EINTERNAL;
+  in->priv[b].mi_done++;
+  if ((rc = body_counts(r, (size_t)b))) return rc;
+  bool done = false;
+  if (cf_bpmn_value_present(&mi->completion_condition)) {
+    struct cf_feel_value v;
+    if ((rc = eval_value(r, &mi->completion_condition, key, &v, why, sizeof why))) return rc;
+    if (v.type != CF_FEEL_BOOLEAN) {
+      rc = expression_incident(r, (size_t)cf__engine_find_ei(in, key), "completion condition",
+                               &mi->completion_condition, "boolean", &v, why, PH_COMPLETE);
+      cf_feel_value_release(&v);
+      return rc;
+    }
+    done = v.u.boolean;
+  }
+  /* The inner instance ends in its body. */
+  i = (size_t)cf__engine_find_ei(in, key);
+  if ((rc = close_owned(r, key))) return rc;
+  i = (size_t)cf__engine_find_ei(in, key);
+  in->eis[i].state = CF_ENGINE_EI_COMPLETED;
+  hold(r, body_key, +1);
+  ei_remove(r, i);
+  rc = emit(r, CF_ENGINE_EV_ELEMENT_COMPLETED, key, (int32_t)element, NULL);
+  if (rc == CF_OK && done) rc = terminate_inside(r, body_key);
+  b = cf__engine_find_ei(in, body_key);
+  if (rc == CF_OK && !done && mi->sequential && b >= 0 && in->priv[b].mi_next < in->priv[b].mi_count)
+    rc = start_inner(r, body_key, in->priv[b].mi_next);
+  hold(r, body_key, -1);
+  if (rc) return rc;
+  return check_scope(r, body_key);
+}
+
+/* The body completes: its output collection goes to the parent scope, then the outgoing flows. */
+static int complete_body(struct run *r, size_t i) {
+  struct cf_engine_instance *in = r->inst;
+  const struct cf_bpmn_element *e = el(r, in->eis[i].element);
+  uint64_t key = in->eis[i].key;
+  int rc;
+  in->eis[i].state = CF_ENGINE_EI_COMPLETING;
+  if (e->multi->output_collection) {
+    const struct cf_feel_value *vars = cf_engine_variables(in, key);
+    const struct cf_feel_value *col =
+        vars ? cf_feel_ctx_get(vars->u.ctx, e->multi->output_collection, strlen(e->multi->output_collection))
+             : NULL;
+    if (col) {
+      struct cf_feel_value doc, c;
+      if ((rc = cf_feel_ctx_new(&doc, 1))) return rc;
+      cf_feel_value_copy(&c, col);
+      if ((rc = cf_feel_ctx_put(&doc, e->multi->output_collection, strlen(e->multi->output_collection), &c))) {
+        cf_feel_value_release(&doc);
+        return rc;
+      }
+      rc = cf__engine_propagate(in, in->eis[i].scope_key, &doc, r->out, now(r));
+      cf_feel_value_release(&doc);
+      if (rc) return rc;
+    }
+  }
+  i = (size_t)cf__engine_find_ei(in, key);
+  uint64_t scope = in->eis[i].scope_key;
+  if ((rc = close_owned(r, key))) return rc;
+  i = (size_t)cf__engine_find_ei(in, key);
+  for (uint32_t f = 0; f < e->noutgoing; f++)
+    if ((rc = push(r, W_FLOW, e->outgoing[f], scope))) return rc;
+  in->eis[i].state = CF_ENGINE_EI_COMPLETED;
+  ei_remove(r, i);
+  if ((rc = emit_body(r, CF_ENGINE_EV_ELEMENT_COMPLETED, key, (int32_t)(e - r->m->elements)))) return rc;
+  for (uint32_t f = 0; f < e->noutgoing; f++)
+    if ((rc = emit(r, CF_ENGINE_EV_FLOW_TAKEN, key, (int32_t)e->outgoing[f], NULL))) return rc;
+  return e->noutgoing ? CF_OK : check_scope(r, scope);
 }
 
 /* Activation work of element instance i (its input mappings done). */
@@ -807,20 +1451,29 @@ static int activate_ei(struct run *r, size_t i) {
   }
   ssize_t idx = cf__engine_find_ei(in, key);
   i = (size_t)idx;
+  uint32_t element = in->eis[i].element;
 
-  if (is_job_task(e)) {
-    size_t before = in->nincidents;
-    if ((rc = create_job(r, i))) return rc;
-    if (in->nincidents > before) return CF_OK;
+  /* A catching element that fired: it completes at once with what it fired with. */
+  if (r->trig_element == (int32_t)element &&
+      (e->type == CF_BPMN_START_EVENT || e->type == CF_BPMN_BOUNDARY_EVENT ||
+       e->type == CF_BPMN_INTERMEDIATE_CATCH_EVENT || e->type == CF_BPMN_RECEIVE_TASK)) {
+    struct cf_feel_value doc;
+    cf_feel_value_move(&doc, &r->trig_vars);
+    r->trig_element = -1;
     in->eis[i].state = CF_ENGINE_EI_ACTIVATED;
-    return emit(r, CF_ENGINE_EV_ELEMENT_ACTIVATED, key, (int32_t)in->eis[i].element, NULL);
+    rc = emit(r, CF_ENGINE_EV_ELEMENT_ACTIVATED, key, (int32_t)element, NULL);
+    if (rc == CF_OK) rc = complete_ei(r, i, &doc);
+    cf_feel_value_release(&doc);
+    return rc;
   }
-  if (e->type == CF_BPMN_USER_TASK) {
+
+  if (is_job_task(e) || e->type == CF_BPMN_USER_TASK) {
     size_t before = in->nincidents;
-    if ((rc = create_user_task(r, i))) return rc;
+    if ((rc = is_job_task(e) ? create_job(r, i) : create_user_task(r, i))) return rc;
     if (in->nincidents > before) return CF_OK;
     in->eis[i].state = CF_ENGINE_EI_ACTIVATED;
-    return emit(r, CF_ENGINE_EV_ELEMENT_ACTIVATED, key, (int32_t)in->eis[i].element, NULL);
+    if ((rc = emit(r, CF_ENGINE_EV_ELEMENT_ACTIVATED, key, (int32_t)element, NULL))) return rc;
+    return open_boundaries(r, key, e);
   }
   if (e->type == CF_BPMN_SCRIPT_TASK) {
     struct cf_feel_value v;
@@ -844,18 +1497,50 @@ static int activate_ei(struct run *r, size_t i) {
     }
     if (rc == CF_OK) {
       in->eis[i].state = CF_ENGINE_EI_ACTIVATED;
-      rc = emit(r, CF_ENGINE_EV_ELEMENT_ACTIVATED, key, (int32_t)in->eis[i].element, NULL);
+      rc = emit(r, CF_ENGINE_EV_ELEMENT_ACTIVATED, key, (int32_t)element, NULL);
     }
     if (rc == CF_OK) rc = complete_ei(r, i, &doc);
     cf_feel_value_release(&doc);
     return rc;
   }
+  if (e->type == CF_BPMN_CALL_ACTIVITY) {
+    char *pid;
+    if ((rc = value_text(r, &e->called_process_id, key, key, element, "called process", &pid)) || !pid)
+      return rc;
+    i = (size_t)cf__engine_find_ei(in, key);
+    in->eis[i].state = CF_ENGINE_EI_ACTIVATED;
+    rc = emit(r, CF_ENGINE_EV_ELEMENT_ACTIVATED, key, (int32_t)element, NULL);
+    if (rc == CF_OK) rc = open_boundaries(r, key, e);
+    /* The caller starts the child: it answers with COMPLETE_CALL when the child completes. */
+    if (rc == CF_OK) rc = emit(r, CF_ENGINE_EV_CALL_STARTED, key, (int32_t)element, pid);
+    cf_free(pid);
+    return rc;
+  }
+  if (e->type == CF_BPMN_RECEIVE_TASK ||
+      (e->type == CF_BPMN_INTERMEDIATE_CATCH_EVENT && e->event != CF_BPMN_EVENT_LINK)) {
+    size_t before = in->nincidents;
+    if ((rc = open_catch(r, key, element, key))) return rc;
+    if (in->nincidents > before) return CF_OK;
+    i = (size_t)cf__engine_find_ei(in, key);
+    in->eis[i].state = CF_ENGINE_EI_ACTIVATED;
+    if ((rc = emit(r, CF_ENGINE_EV_ELEMENT_ACTIVATED, key, (int32_t)element, NULL))) return rc;
+    return e->type == CF_BPMN_RECEIVE_TASK ? open_boundaries(r, key, e) : CF_OK;
+  }
   in->eis[i].state = CF_ENGINE_EI_ACTIVATED;
-  if ((rc = emit(r, CF_ENGINE_EV_ELEMENT_ACTIVATED, key, (int32_t)in->eis[i].element, NULL))) return rc;
+  if ((rc = emit(r, CF_ENGINE_EV_ELEMENT_ACTIVATED, key, (int32_t)element, NULL))) return rc;
 
+  if (e->type == CF_BPMN_EVENT_BASED_GATEWAY) {
+    uint64_t scope = in->eis[i].scope_key;
+    for (uint32_t f = 0; rc == CF_OK && f < e->noutgoing; f++)
+      rc = open_catch(r, key, r->m->flows[e->outgoing[f]].target, scope);
+    return rc;
+  }
   if (is_container(e)) {
-    if (e->none_start < 0) return CF_EINTERNAL; /* validation guarantees one */
-    return push(r, W_ACTIVATE, (uint32_t)e->none_start, key);
+    int32_t start = e->type == CF_BPMN_EVENT_SUB_PROCESS ? esp_start(r, e) : e->none_start;
+    if (start < 0) return CF_EINTERNAL; /* validation guarantees one */
+    if ((rc = open_esp_triggers(r, key, e->children, e->nchildren))) return rc;
+    if ((rc = open_boundaries(r, key, e))) return rc;
+    return push(r, W_ACTIVATE, (uint32_t)start, key);
   }
   if (e->type == CF_BPMN_END_EVENT && e->event == CF_BPMN_EVENT_TERMINATE) {
     uint64_t scope = in->eis[i].scope_key;
@@ -880,6 +1565,54 @@ static int activate_ei(struct run *r, size_t i) {
     idx = cf__engine_find_ei(in, key);
     return complete_ei(r, (size_t)idx, NULL);
   }
+  bool thrower = e->type == CF_BPMN_END_EVENT || e->type == CF_BPMN_INTERMEDIATE_THROW_EVENT;
+  if (thrower && e->event == CF_BPMN_EVENT_ERROR) {
+    char *code = NULL;
+    if (cf_bpmn_value_present(&e->error_code) &&
+        ((rc = value_text(r, &e->error_code, key, key, element, "error code", &code)) || !code))
+      return rc;
+    i = (size_t)cf__engine_find_ei(in, key);
+    rc = throw_error(r, i, code, NULL, NULL, 0);
+    cf_free(code);
+    return rc;
+  }
+  if (thrower && e->event == CF_BPMN_EVENT_ESCALATION) {
+    char *code = NULL;
+    if (cf_bpmn_value_present(&e->escalation_code) &&
+        ((rc = value_text(r, &e->escalation_code, key, key, element, "escalation code", &code)) || !code))
+      return rc;
+    bool interrupted;
+    i = (size_t)cf__engine_find_ei(in, key);
+    rc = throw_escalation(r, i, code, &interrupted);
+    cf_free(code);
+    if (rc) return rc;
+    idx = cf__engine_find_ei(in, key);
+    if (idx < 0) return CF_OK; /* the catcher ended the scope the thrower was in */
+    return complete_ei(r, (size_t)idx, NULL);
+  }
+  if (thrower && e->event == CF_BPMN_EVENT_SIGNAL) {
+    char *name;
+    if ((rc = value_text(r, &e->signal_name, key, key, element, "signal name", &name)) || !name) return rc;
+    rc = emit(r, CF_ENGINE_EV_SIGNAL_THROWN, key, (int32_t)element, name);
+    cf_free(name);
+    if (rc) return rc;
+    return complete_ei(r, (size_t)cf__engine_find_ei(in, key), NULL);
+  }
+  if (e->type == CF_BPMN_INTERMEDIATE_THROW_EVENT && e->event == CF_BPMN_EVENT_LINK) {
+    /* The token jumps to the catching link event of the same name in the same scope. */
+    for (uint32_t c = 0; c < r->m->nelements; c++) {
+      const struct cf_bpmn_element *ce = el(r, c);
+      if (ce->type == CF_BPMN_INTERMEDIATE_CATCH_EVENT && ce->event == CF_BPMN_EVENT_LINK &&
+          ce->parent == e->parent && ce->process == e->process && ce->link_name && e->link_name &&
+          !strcmp(ce->link_name, e->link_name)) {
+        if ((rc = push(r, W_ACTIVATE, c, in->eis[i].scope_key))) return rc;
+        i = (size_t)cf__engine_find_ei(in, key);
+        in->eis[i].state = CF_ENGINE_EI_COMPLETING;
+        return take_flows(r, i, NULL, 0);
+      }
+    }
+    return CF_EINTERNAL; /* validation pairs every link throw with a catch */
+  }
   /* Events, gateways, manual and undefined tasks pass through. */
   return complete_ei(r, i, NULL);
 }
@@ -903,6 +1636,10 @@ static int start_element(struct run *r, uint32_t element, uint64_t scope) {
              MAX_ACTIVATIONS);
     r->activations = 0; /* resolving the incident gets a fresh budget */
     return raise_incident(r, i, CF_ENGINE_INC_EXPRESSION, msg, 0, PH_ACTIVATE);
+  }
+  if (el(r, element)->multi) {
+    r->inst->eis[i].body = true;
+    return activate_body(r, i);
   }
   return activate_ei(r, i);
 }
@@ -1072,6 +1809,7 @@ static void instance_clear(struct cf_engine_instance *in) {
   for (size_t i = 0; i < in->neis; i++) {
     cf_feel_value_release(&in->priv[i].scope.vars);
     cf_feel_value_release(&in->priv[i].pending);
+    cf_feel_value_release(&in->priv[i].mi_items);
     cf_free(in->priv[i].scope.arrivals);
   }
   cf_free(in->eis);
@@ -1084,6 +1822,13 @@ static void instance_clear(struct cf_engine_instance *in) {
   cf_free(in->incidents);
   cf_feel_value_release(&in->root.vars);
   cf_free(in->root.arrivals);
+  cf_free(in->timers);
+  cf_free(in->scheds);
+  for (size_t i = 0; i < in->nsubs; i++) {
+    cf_free(in->subs[i].name);
+    cf_free(in->subs[i].correlation_key);
+  }
+  cf_free(in->subs);
 }
 
 void cf_engine_instance_free(struct cf_engine_instance *inst) {
@@ -1105,11 +1850,15 @@ static void run_init(struct run *r, struct cf_engine_instance *inst, const struc
   r->fenv.zone = NULL;
   r->q = r->inline_q;
   r->cap = sizeof r->inline_q / sizeof r->inline_q[0];
+  r->trig_element = -1;
+  cf_feel_set_null(&r->trig_vars);
 }
 
 static void run_release(struct run *r) {
   if (r->q != r->inline_q) cf_free(r->q);
   r->q = r->inline_q;
+  cf_feel_value_release(&r->trig_vars);
+  r->trig_element = -1;
 }
 
 static int run_finish(struct run *r) {
@@ -1120,11 +1869,33 @@ static int run_finish(struct run *r) {
   return rc;
 }
 
+static struct cf_engine_instance *start(const struct cf_bpmn_model *model, uint32_t process,
+                                        int32_t start_element, const struct cf_feel_value *variables,
+                                        uint64_t parent_instance, uint64_t parent_ei,
+                                        const struct cf_engine_env *env, struct cf_engine_output *out,
+                                        struct cf_error *err);
+
 struct cf_engine_instance *cf_engine_start(const struct cf_bpmn_model *model, uint32_t process,
                                            int32_t start_element,
                                            const struct cf_feel_value *variables,
                                            const struct cf_engine_env *env,
                                            struct cf_engine_output *out, struct cf_error *err) {
+  return start(model, process, start_element, variables, 0, 0, env, out, err);
+}
+
+struct cf_engine_instance *cf_engine_start_child(const struct cf_bpmn_model *model, uint32_t process,
+                                                 const struct cf_feel_value *variables,
+                                                 uint64_t parent_instance, uint64_t parent_element_instance,
+                                                 const struct cf_engine_env *env,
+                                                 struct cf_engine_output *out, struct cf_error *err) {
+  return start(model, process, -1, variables, parent_instance, parent_element_instance, env, out, err);
+}
+
+static struct cf_engine_instance *start(const struct cf_bpmn_model *model, uint32_t process,
+                                        int32_t start_element, const struct cf_feel_value *variables,
+                                        uint64_t parent_instance, uint64_t parent_ei,
+                                        const struct cf_engine_env *env, struct cf_engine_output *out,
+                                        struct cf_error *err) {
   if (process >= model->nprocesses) {
     cf_error_set(err, CF_EINVAL, "no process %u in the model", process);
     return NULL;
@@ -1149,6 +1920,8 @@ struct cf_engine_instance *cf_engine_start(const struct cf_bpmn_model *model, ui
   }
   in->model = model;
   in->process = process;
+  in->parent_instance = parent_instance;
+  in->parent_ei = parent_ei;
   in->key = env->next_key(env->key_arg);
   in->state = CF_ENGINE_ACTIVE;
   in->created_ms = env->now_ms;
@@ -1173,6 +1946,8 @@ struct cf_engine_instance *cf_engine_start(const struct cf_bpmn_model *model, ui
   }
   struct run r;
   run_init(&r, in, env, out);
+  if (rc == CF_OK)
+    rc = open_esp_triggers(&r, in->key, p->elements, p->nelements);
   if (rc == CF_OK) rc = push(&r, W_ACTIVATE, (uint32_t)start, in->key);
   if (rc == CF_OK) rc = run_finish(&r);
   else run_release(&r);
@@ -1255,14 +2030,8 @@ int cf_engine_apply(struct cf_engine_instance *in, const struct cf_engine_cmd *c
         }
         break;
       }
-      /* THROW_ERROR: no catch event is executed yet, so the error is unhandled. */
+      /* THROW_ERROR: a catching boundary or event sub-process takes over, or an incident. */
       {
-        char msg[600];
-        snprintf(msg, sizeof msg,
-                 "Expected to throw an error event with the code '%.100s'%s%.300s%s, but it was not "
-                 "caught. No error events are available in the scope.",
-                 cmd->error_code ? cmd->error_code : "", cmd->message ? " with message '" : "",
-                 cmd->message ? cmd->message : "", cmd->message ? "'" : "");
         if ((rc = emit(&r, CF_ENGINE_EV_JOB_ERROR_THROWN, job->key, (int32_t)job->element,
                        cmd->error_code)))
           break;
@@ -1273,8 +2042,17 @@ int cf_engine_apply(struct cf_engine_instance *in, const struct cf_engine_cmd *c
                                       out, env->now_ms);
           if (rc) break;
         }
+        uint64_t owner;
+        uint32_t catcher;
+        if (find_catcher(&r, in->eis[i].key, CF_BPMN_EVENT_ERROR, cmd->error_code, &owner, &catcher)) {
+          /* The job ends with its task, which the catcher terminates. */
+          rc = trigger(&r, owner, catcher, vars);
+          break;
+        }
+        cf_free(job->error_message);
+        job->error_message = cmd->message ? cf_strdup(cmd->message) : NULL;
         job->state = CF_ENGINE_JOB_FAILED;
-        rc = raise_incident(&r, (size_t)i, CF_ENGINE_INC_UNHANDLED_ERROR, msg, job->key, PH_NONE);
+        rc = throw_error(&r, (size_t)i, cmd->error_code, cmd->message, vars, job->key);
       }
       break;
     }
@@ -1303,6 +2081,14 @@ int cf_engine_apply(struct cf_engine_instance *in, const struct cf_engine_cmd *c
       ssize_t k = find_incident(in, cmd->key);
       if (k < 0) return refuse(err, CF_ENOTFOUND, "no incident with key %llu in this instance", cmd->key);
       struct cf_engine_incident *inc = &in->incidents[k];
+      if (inc->element_instance_key == in->key) {
+        /* On the process scope (a subscription that could not open): nothing to retry. */
+        uint64_t ik = inc->key;
+        int32_t element = (int32_t)inc->element;
+        incident_remove(in, (size_t)k);
+        rc = emit(&r, CF_ENGINE_EV_INCIDENT_RESOLVED, ik, element, NULL);
+        break;
+      }
       ssize_t i = cf__engine_find_ei(in, inc->element_instance_key);
       if (i < 0) return cf_error_set(err, CF_EINTERNAL, "incident without element instance");
       if (inc->type == CF_ENGINE_INC_JOB_NO_RETRIES || inc->type == CF_ENGINE_INC_UNHANDLED_ERROR) {
@@ -1329,7 +2115,9 @@ int cf_engine_apply(struct cf_engine_instance *in, const struct cf_engine_cmd *c
       in->eis[i].incident_key = 0;
       in->priv[i].phase = PH_NONE;
       if ((rc = emit(&r, CF_ENGINE_EV_INCIDENT_RESOLVED, ik, element, NULL))) break;
-      rc = phase == PH_COMPLETE ? complete_ei(&r, (size_t)i, NULL) : activate_ei(&r, (size_t)i);
+      rc = phase == PH_COMPLETE   ? complete_ei(&r, (size_t)i, NULL)
+           : in->eis[i].body      ? activate_body(&r, (size_t)i)
+                                  : activate_ei(&r, (size_t)i);
       break;
     }
     case CF_ENGINE_CMD_SET_VARIABLES: {
@@ -1347,8 +2135,91 @@ int cf_engine_apply(struct cf_engine_instance *in, const struct cf_engine_cmd *c
       }
       break;
     }
+    case CF_ENGINE_CMD_FIRE_TIMER: {
+      ssize_t t = -1;
+      for (size_t k = 0; k < in->ntimers; k++)
+        if (in->timers[k].key == cmd->key) t = (ssize_t)k;
+      if (t < 0) return refuse(err, CF_ENOTFOUND, "no timer with key %llu in this instance", cmd->key);
+      if (in->timers[t].due_ms > env->now_ms)
+        return refuse(err, CF_ECONFLICT, "timer %llu is not due yet: timers fire late, never early", cmd->key);
+      uint64_t owner = in->timers[t].owner_key, tkey = in->timers[t].key;
+      uint32_t element = in->timers[t].element;
+      const struct cf_bpmn_element *c = el(&r, element);
+      bool keeps = (c->type == CF_BPMN_BOUNDARY_EVENT && !c->cancel_activity) ||
+                   (c->type == CF_BPMN_START_EVENT && c->parent >= 0 && !c->interrupting);
+      if ((rc = emit(&r, CF_ENGINE_EV_TIMER_TRIGGERED, tkey, (int32_t)element, NULL))) break;
+      /* A repeating timer that does not interrupt fires again on its next date. */
+      if (keeps && cf_schedule_advance(&in->scheds[t])) {
+        in->timers[t].due_ms = in->scheds[t].due_ms;
+        in->timers[t].remaining = in->scheds[t].remaining;
+      } else {
+        memmove(&in->timers[t], &in->timers[t + 1], (in->ntimers - (size_t)t - 1) * sizeof *in->timers);
+        memmove(&in->scheds[t], &in->scheds[t + 1], (in->ntimers - (size_t)t - 1) * sizeof *in->scheds);
+        in->ntimers--;
+      }
+      rc = trigger(&r, owner, element, NULL);
+      break;
+    }
+    case CF_ENGINE_CMD_CORRELATE: {
+      ssize_t k = -1;
+      for (size_t q = 0; q < in->nsubs; q++)
+        if (in->subs[q].key == cmd->key) k = (ssize_t)q;
+      if (k < 0) return refuse(err, CF_ENOTFOUND, "no subscription with key %llu in this instance", cmd->key);
+      uint64_t owner = in->subs[k].owner_key, skey = in->subs[k].key;
+      uint32_t element = in->subs[k].element;
+      const struct cf_bpmn_element *c = el(&r, element);
+      bool keeps = (c->type == CF_BPMN_BOUNDARY_EVENT && !c->cancel_activity) ||
+                   (c->type == CF_BPMN_START_EVENT && c->parent >= 0 && !c->interrupting);
+      if ((rc = emit(&r, CF_ENGINE_EV_SUBSCRIPTION_CORRELATED, skey, (int32_t)element, in->subs[k].name))) break;
+      if (!keeps) {
+        cf_free(in->subs[k].name);
+        cf_free(in->subs[k].correlation_key);
+        memmove(&in->subs[k], &in->subs[k + 1], (in->nsubs - (size_t)k - 1) * sizeof *in->subs);
+        in->nsubs--;
+      }
+      rc = trigger(&r, owner, element, vars);
+      break;
+    }
+    case CF_ENGINE_CMD_COMPLETE_CALL:
+    case CF_ENGINE_CMD_CHILD_ERROR:
+    case CF_ENGINE_CMD_UNCAUGHT_ERROR: {
+      ssize_t i = cf__engine_find_ei(in, cmd->key);
+      if (i < 0) return refuse(err, CF_ENOTFOUND, "no element instance with key %llu in this instance", cmd->key);
+      const struct cf_bpmn_element *c = el(&r, in->eis[i].element);
+      if (cmd->kind == CF_ENGINE_CMD_UNCAUGHT_ERROR) {
+        char msg[600];
+        snprintf(msg, sizeof msg,
+                 "Expected to throw an error event with the code '%.100s', but it was not caught. No "
+                 "error events are available in the scope or its parents.",
+                 cmd->error_code ? cmd->error_code : "");
+        uint64_t jk = in->eis[i].job_key;
+        rc = raise_incident(&r, (size_t)i, CF_ENGINE_INC_UNHANDLED_ERROR, msg, jk, PH_NONE);
+        break;
+      }
+      if (c->type != CF_BPMN_CALL_ACTIVITY || in->eis[i].state != CF_ENGINE_EI_ACTIVATED)
+        return refuse(err, CF_ECONFLICT, "element instance %llu is not a waiting call activity", cmd->key);
+      if (cmd->kind == CF_ENGINE_CMD_CHILD_ERROR) {
+        uint64_t owner;
+        uint32_t catcher;
+        if (!find_catcher(&r, cmd->key, CF_BPMN_EVENT_ERROR, cmd->error_code, &owner, &catcher)) {
+          if (!in->parent_instance)
+            return cf_error_set(err, CF_ENOTFOUND, "nothing catches error '%s' here",
+                                cmd->error_code ? cmd->error_code : "");
+          /* Up one more level: this instance is a child too. */
+          rc = emit(&r, CF_ENGINE_EV_ERROR_TO_PARENT, cmd->key, (int32_t)in->eis[i].element, cmd->error_code);
+          break;
+        }
+        rc = trigger(&r, owner, catcher, vars);
+        break;
+      }
+      /* The child completed: its variables come back as the call activity's result. */
+      const struct cf_feel_value *doc = c->propagate_all_child_variables || c->noutputs ? vars : NULL;
+      rc = complete_ei(&r, (size_t)i, doc);
+      break;
+    }
     case CF_ENGINE_CMD_CANCEL:
       rc = terminate_inside(&r, in->key);
+      if (rc == CF_OK) rc = close_owned(&r, in->key);
       if (rc == CF_OK) {
         in->state = CF_ENGINE_TERMINATED;
         rc = emit(&r, CF_ENGINE_EV_INSTANCE_TERMINATED, in->key, -1, NULL);
@@ -1395,4 +2266,35 @@ const struct cf_engine_incident *cf_engine_incidents(const struct cf_engine_inst
                                                      size_t *n) {
   *n = inst->nincidents;
   return inst->incidents;
+}
+
+const struct cf_engine_timer *cf_engine_timers(const struct cf_engine_instance *inst, size_t *n) {
+  *n = inst->ntimers;
+  return inst->timers;
+}
+
+const struct cf_engine_subscription *cf_engine_subscriptions(const struct cf_engine_instance *inst,
+                                                             size_t *n) {
+  *n = inst->nsubs;
+  return inst->subs;
+}
+
+void cf_engine_instance_parent(const struct cf_engine_instance *inst, uint64_t *parent_instance,
+                               uint64_t *parent_element_instance) {
+  *parent_instance = inst->parent_instance;
+  *parent_element_instance = inst->parent_ei;
+}
+
+int cf_engine_call_variables(const struct cf_engine_instance *inst, uint64_t call_key,
+                             struct cf_feel_value *out) {
+  ssize_t i = cf__engine_find_ei(inst, call_key);
+  if (i < 0) return CF_ENOTFOUND;
+  const struct cf_bpmn_element *e = &inst->model->elements[inst->eis[i].element];
+  if (e->propagate_all_parent_variables) return cf_engine_visible_variables(inst, call_key, out);
+  const struct cf_feel_value *local = cf_engine_variables(inst, call_key);
+  if (local) {
+    cf_feel_value_copy(out, local);
+    return CF_OK;
+  }
+  return cf_feel_ctx_new(out, 0);
 }

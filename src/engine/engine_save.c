@@ -6,6 +6,7 @@
  * Keys are decimal strings (64-bit), numbers in variables keep every digit.
  */
 #include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,6 +78,17 @@ int cf_engine_instance_save(const struct cf_engine_instance *in, struct cf_buf *
     if (e->user_task_key) json_object_object_add(j, "task", key_json(e->user_task_key));
     if (e->incident_key) json_object_object_add(j, "incident", key_json(e->incident_key));
     if (in->priv[i].phase) json_object_object_add(j, "phase", json_object_new_int(in->priv[i].phase));
+    if (e->body) {
+      json_object_object_add(j, "body", json_object_new_boolean(1));
+      json_object_object_add(j, "miCount", json_object_new_int64(in->priv[i].mi_count));
+      json_object_object_add(j, "miNext", json_object_new_int64(in->priv[i].mi_next));
+      json_object_object_add(j, "miDone", json_object_new_int64(in->priv[i].mi_done));
+      struct json_object *items = NULL;
+      if (in->priv[i].mi_items.type == CF_FEEL_LIST && (rc = value_json(&in->priv[i].mi_items, &items)))
+        goto out;
+      if (items) json_object_object_add(j, "miItems", items);
+    }
+    if (in->priv[i].mi_index) json_object_object_add(j, "miIndex", json_object_new_int64(in->priv[i].mi_index));
     if ((rc = scope_json(in, &in->priv[i].scope, j))) goto out;
   }
 
@@ -136,6 +148,39 @@ int cf_engine_instance_save(const struct cf_engine_instance *in, struct cf_buf *
     if (c->job_key) json_object_object_add(j, "job", key_json(c->job_key));
     json_object_object_add(j, "message", json_object_new_string(c->message));
     json_object_object_add(j, "created", json_object_new_int64(c->created_ms));
+  }
+  if (in->parent_instance) {
+    json_object_object_add(o, "parent", key_json(in->parent_instance));
+    json_object_object_add(o, "parentEi", key_json(in->parent_ei));
+  }
+  struct json_object *timers = json_object_new_array();
+  json_object_object_add(o, "timers", timers);
+  for (size_t i = 0; i < in->ntimers; i++) {
+    const struct cf_engine_timer *t = &in->timers[i];
+    const struct cf_schedule *sc = &in->scheds[i];
+    struct json_object *j = json_object_new_object();
+    json_object_array_add(timers, j);
+    json_object_object_add(j, "key", key_json(t->key));
+    json_object_object_add(j, "owner", key_json(t->owner_key));
+    json_object_object_add(j, "el", json_object_new_string(m->elements[t->element].id));
+    json_object_object_add(j, "due", json_object_new_int64(sc->due_ms));
+    json_object_object_add(j, "remaining", json_object_new_int(sc->remaining));
+    json_object_object_add(j, "everyMs", json_object_new_int64(sc->every_ms));
+    json_object_object_add(j, "everyMonths", json_object_new_int(sc->every_months));
+    if (sc->cron) json_object_object_add(j, "cron", json_object_new_string(sc->cron_text));
+  }
+  struct json_object *subs = json_object_new_array();
+  json_object_object_add(o, "subs", subs);
+  for (size_t i = 0; i < in->nsubs; i++) {
+    const struct cf_engine_subscription *sb = &in->subs[i];
+    struct json_object *j = json_object_new_object();
+    json_object_array_add(subs, j);
+    json_object_object_add(j, "key", key_json(sb->key));
+    json_object_object_add(j, "owner", key_json(sb->owner_key));
+    json_object_object_add(j, "el", json_object_new_string(m->elements[sb->element].id));
+    json_object_object_add(j, "kind", json_object_new_int(sb->kind));
+    json_object_object_add(j, "name", json_object_new_string(sb->name));
+    if (sb->correlation_key) json_object_object_add(j, "ck", json_object_new_string(sb->correlation_key));
   }
   {
     char *text = cf_json_dump(o);
@@ -311,6 +356,13 @@ struct cf_engine_instance *cf_engine_instance_load(const struct cf_bpmn_model *m
     e->incident_key = get_key(&l, j, "incident", false);
     in->priv[i].phase = (uint8_t)get_int(&l, j, "phase", false);
     cf_feel_set_null(&in->priv[i].pending);
+    struct json_object *bv = field(j, "body");
+    e->body = bv && json_object_get_boolean(bv);
+    in->priv[i].mi_count = (uint32_t)get_int(&l, j, "miCount", false);
+    in->priv[i].mi_next = (uint32_t)get_int(&l, j, "miNext", false);
+    in->priv[i].mi_done = (uint32_t)get_int(&l, j, "miDone", false);
+    in->priv[i].mi_index = (uint32_t)get_int(&l, j, "miIndex", false);
+    get_value(&l, j, "miItems", &in->priv[i].mi_items);
     get_scope(&l, j, &in->priv[i].scope);
     in->neis++;
   }
@@ -382,6 +434,53 @@ struct cf_engine_instance *cf_engine_instance_load(const struct cf_bpmn_model *m
     c->job_key = get_key(&l, j, "job", false);
     c->message = get_str(&l, j, "message", true);
     c->created_ms = get_int(&l, j, "created", true);
+  }
+  in->parent_instance = get_key(&l, o, "parent", false);
+  in->parent_ei = get_key(&l, o, "parentEi", false);
+  a = field(o, "timers");
+  n = a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+  if (n && !l.bad) {
+    in->timers = cf_calloc(n, sizeof *in->timers);
+    in->scheds = cf_calloc(n, sizeof *in->scheds);
+    if (!in->timers || !in->scheds) bad(&l, "out of memory");
+    else in->captimers = n;
+  }
+  for (size_t i = 0; !l.bad && i < n; i++) {
+    struct json_object *j = json_object_array_get_idx(a, i);
+    struct cf_engine_timer *t = &in->timers[i];
+    struct cf_schedule *sc = &in->scheds[i];
+    t->key = get_key(&l, j, "key", true);
+    t->owner_key = get_key(&l, j, "owner", true);
+    t->element = get_element(&l, j);
+    sc->due_ms = t->due_ms = get_int(&l, j, "due", true);
+    sc->remaining = t->remaining = (int32_t)get_int(&l, j, "remaining", true);
+    sc->every_ms = get_int(&l, j, "everyMs", false);
+    sc->every_months = (int32_t)get_int(&l, j, "everyMonths", false);
+    char *cron = get_str(&l, j, "cron", false);
+    if (cron) {
+      sc->cron = true;
+      snprintf(sc->cron_text, sizeof sc->cron_text, "%s", cron);
+      cf_free(cron);
+    }
+    in->ntimers++;
+  }
+  a = field(o, "subs");
+  n = a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+  if (n && !l.bad) {
+    in->subs = cf_calloc(n, sizeof *in->subs);
+    if (!in->subs) bad(&l, "out of memory");
+    else in->capsubs = n;
+  }
+  for (size_t i = 0; !l.bad && i < n; i++) {
+    struct json_object *j = json_object_array_get_idx(a, i);
+    struct cf_engine_subscription *sb = &in->subs[i];
+    in->nsubs++;
+    sb->key = get_key(&l, j, "key", true);
+    sb->owner_key = get_key(&l, j, "owner", true);
+    sb->element = get_element(&l, j);
+    sb->kind = (uint8_t)get_int(&l, j, "kind", true);
+    sb->name = get_str(&l, j, "name", true);
+    sb->correlation_key = get_str(&l, j, "ck", false);
   }
   json_object_put(o);
   if (l.bad) {
