@@ -19,130 +19,7 @@
 #include "base/cf_json.h"
 #include "engine/cf_engine.h"
 
-/* ------------------------------------------------------------- helpers */
-
-struct keys {
-  uint64_t next;
-};
-
-static uint64_t next_key(void *arg) { return ++((struct keys *)arg)->next; }
-
-struct world {
-  struct cf_bpmn_model *m;
-  struct cf_engine_instance *inst;
-  struct keys keys;
-  struct cf_engine_env env;
-  struct cf_engine_output out;
-};
-
-static const char *HEAD =
-    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-    "<bpmn:definitions xmlns:bpmn=\"http://www.omg.org/spec/BPMN/20100524/MODEL\" "
-    "xmlns:zeebe=\"http://camunda.org/schema/zeebe/1.0\" id=\"d\" targetNamespace=\"t\">\n"
-    "<bpmn:process id=\"p\" isExecutable=\"true\">\n";
-static const char *TAIL = "</bpmn:process>\n</bpmn:definitions>\n";
-
-static struct cf_bpmn_model *parse(const char *body) {
-  struct cf_buf b;
-  cf_buf_init(&b);
-  cf_buf_puts(&b, HEAD);
-  cf_buf_puts(&b, body);
-  cf_buf_puts(&b, TAIL);
-  struct cf_bpmn_problems probs;
-  cf_bpmn_problems_init(&probs);
-  struct cf_bpmn_model *m = cf_bpmn_parse(b.data, b.len, "test.bpmn", &probs);
-  if (!m) {
-    for (size_t i = 0; i < probs.count; i++)
-      fprintf(stderr, "line %d: %s: %s\n", probs.items[i].line,
-              probs.items[i].element_id ? probs.items[i].element_id : "-", probs.items[i].message);
-    fprintf(stderr, "%s\n", b.data);
-  }
-  cf_bpmn_problems_release(&probs);
-  cf_buf_release(&b);
-  return m;
-}
-
-static struct cf_feel_value vars_of(const char *json) {
-  struct cf_feel_value v;
-  cf_feel_set_null(&v);
-  if (!json) return v;
-  struct cf_error err;
-  struct json_object *j = cf_json_parse(json, strlen(json), &err);
-  assert_int_equal(cf_feel_from_json(j, &v), CF_OK);
-  json_object_put(j);
-  return v;
-}
-
-static void world_start(struct world *w, const char *body, const char *vars) {
-  memset(w, 0, sizeof *w);
-  w->m = parse(body);
-  assert_non_null(w->m);
-  w->env = (struct cf_engine_env){1767225600000LL, next_key, &w->keys};
-  cf_engine_output_init(&w->out);
-  struct cf_feel_value v = vars_of(vars);
-  struct cf_error err;
-  w->inst = cf_engine_start(w->m, 0, -1, &v, &w->env, &w->out, &err);
-  if (!w->inst) fail_msg("start: %s", err.msg);
-  cf_feel_value_release(&v);
-}
-
-static void world_end(struct world *w) {
-  cf_engine_instance_free(w->inst);
-  cf_engine_output_release(&w->out);
-  cf_bpmn_model_free(w->m);
-}
-
-static const struct cf_engine_job *job_of(struct world *w, const char *type) {
-  size_t n;
-  const struct cf_engine_job *jobs = cf_engine_jobs(w->inst, &n);
-  for (size_t i = 0; i < n; i++)
-    if (!strcmp(jobs[i].type, type)) return &jobs[i];
-  return NULL;
-}
-
-static int apply(struct world *w, uint8_t kind, uint64_t key, const char *vars, int32_t retries) {
-  struct cf_feel_value v = vars_of(vars);
-  struct cf_engine_cmd cmd = {.kind = kind, .key = key, .variables = vars ? &v : NULL, .retries = retries};
-  struct cf_error err;
-  int rc = cf_engine_apply(w->inst, &cmd, &w->env, &w->out, &err);
-  cf_feel_value_release(&v);
-  return rc;
-}
-
-static void complete(struct world *w, const char *type, const char *vars) {
-  const struct cf_engine_job *j = job_of(w, type);
-  if (!j) fail_msg("no open job of type %s", type);
-  assert_int_equal(apply(w, CF_ENGINE_CMD_COMPLETE_JOB, j->key, vars, 0), CF_OK);
-}
-
-/* Element ids of completed element instances, in order, joined by spaces. */
-static void completed(struct world *w, char *buf, size_t size) {
-  buf[0] = '\0';
-  for (size_t i = 0; i < w->out.count; i++) {
-    if (w->out.events[i].kind != CF_ENGINE_EV_ELEMENT_COMPLETED) continue;
-    if (buf[0]) strncat(buf, " ", size - strlen(buf) - 1);
-    strncat(buf, w->m->elements[w->out.events[i].element].id, size - strlen(buf) - 1);
-  }
-}
-
-static char *var_json(struct world *w, const char *name) {
-  const struct cf_feel_value *vars = cf_engine_variables(w->inst, cf_engine_instance_key(w->inst));
-  const struct cf_feel_value *v = vars ? cf_feel_ctx_get(vars->u.ctx, name, strlen(name)) : NULL;
-  if (!v) return strdup("(none)");
-  struct json_object *j;
-  cf_feel_to_json(v, &j);
-  char *s = strdup(j ? json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN) : "null");
-  json_object_put(j);
-  return s;
-}
-
-#define TASK(id, type) \
-  "<bpmn:serviceTask id=\"" id "\"><bpmn:extensionElements><zeebe:taskDefinition type=\"" type \
-  "\"/></bpmn:extensionElements></bpmn:serviceTask>\n"
-#define FLOW(id, a, b) "<bpmn:sequenceFlow id=\"" id "\" sourceRef=\"" a "\" targetRef=\"" b "\"/>\n"
-#define CFLOW(id, a, b, cond)                                                        \
-  "<bpmn:sequenceFlow id=\"" id "\" sourceRef=\"" a "\" targetRef=\"" b "\">"        \
-  "<bpmn:conditionExpression>" cond "</bpmn:conditionExpression></bpmn:sequenceFlow>\n"
+#include "engine_check.h"
 
 /* ------------------------------------------------------------- semantics */
 
@@ -350,7 +227,7 @@ static void gen_block(struct cf_buf *b, int *id, const char *from, char *last, i
   for (int k = 0; k < blocks; k++) {
     int n = ++*id;
     char a[40], z[40];
-    uint32_t kind = rnd(depth > 1 ? 5 : 7);
+    uint32_t kind = rnd(depth > 1 ? 5 : 9);
     switch (kind) {
       case 0:
       case 1:
@@ -400,6 +277,24 @@ static void gen_block(struct cf_buf *b, int *id, const char *from, char *last, i
         cf_buf_printf(b, FLOW("%s_jl", "%s", "%s") FLOW("%s_jr", "%s", "%s"), a, l1, z, a, l2, z);
         break;
       }
+      case 7:
+        snprintf(a, sizeof a, "tc%d", n);
+        cf_buf_printf(b, "<bpmn:intermediateCatchEvent id=\"%s\"><bpmn:timerEventDefinition>"
+                         "<bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition>"
+                         "</bpmn:intermediateCatchEvent>\n", a);
+        snprintf(z, sizeof z, "%s", a);
+        break;
+      case 8:
+        /* A user task with an SLA: a boundary timer that interrupts it after two hours. */
+        snprintf(a, sizeof a, "ub%d", n);
+        cf_buf_printf(b, "<bpmn:userTask id=\"%s\"><bpmn:extensionElements><zeebe:userTask/>"
+                         "</bpmn:extensionElements></bpmn:userTask>\n"
+                         "<bpmn:boundaryEvent id=\"%s_sla\" attachedToRef=\"%s\"><bpmn:timerEventDefinition>"
+                         "<bpmn:timeDuration>PT2H</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>\n"
+                         "<bpmn:endEvent id=\"%s_late\"/>\n" FLOW("%s_fl", "%s_sla", "%s_late"),
+                      a, a, a, a, a, a, a);
+        snprintf(z, sizeof z, "%s", a);
+        break;
       default: {
         snprintf(a, sizeof a, "sp%d", n);
         snprintf(z, sizeof z, "%s", a);
@@ -471,7 +366,15 @@ static void test_replay_after_save_and_load(void **state) {
       const struct cf_engine_user_task *tasks = cf_engine_user_tasks(a.inst, &nt);
       const struct cf_engine_incident *incs = cf_engine_incidents(a.inst, &ni);
       uint32_t pick = rnd(10);
-      if (ni && pick < 3) {
+      size_t ntm;
+      const struct cf_engine_timer *timers = cf_engine_timers(a.inst, &ntm);
+      if (ntm && pick >= 8) {
+        /* The clock moves to a timer's due time, and it fires. */
+        const struct cf_engine_timer *t = &timers[rnd((uint32_t)ntm)];
+        if (t->due_ms > a.env.now_ms) a.env.now_ms = b.env.now_ms = t->due_ms;
+        cmd.kind = CF_ENGINE_CMD_FIRE_TIMER;
+        cmd.key = t->key;
+      } else if (ni && pick < 3) {
         const struct cf_engine_incident *inc = &incs[rnd((uint32_t)ni)];
         if (inc->job_key) {
           cmd.kind = CF_ENGINE_CMD_UPDATE_JOB_RETRIES;
@@ -509,6 +412,11 @@ static void test_replay_after_save_and_load(void **state) {
           cmd.kind = CF_ENGINE_CMD_THROW_ERROR;
           cmd.error_code = "E1";
         }
+      } else if (ntm) {
+        const struct cf_engine_timer *t = &timers[0];
+        if (t->due_ms > a.env.now_ms) a.env.now_ms = b.env.now_ms = t->due_ms;
+        cmd.kind = CF_ENGINE_CMD_FIRE_TIMER;
+        cmd.key = t->key;
       } else {
         cf_feel_value_release(&v);
         break;
