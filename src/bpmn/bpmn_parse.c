@@ -68,6 +68,7 @@ struct parser {
   xmlNodePtr *proc_nodes;
   size_t nproc, capproc;
   struct vec els, flows;
+  struct vec assocs; /* bpmn:association artifacts: they link compensation boundaries to handlers */
 };
 
 /* Where a problem is: the element (or flow, or process) it is about. */
@@ -319,6 +320,10 @@ static void collect(struct parser *p, const xmlNode *container, uint32_t proc, i
     if (!is_bpmn(c, NULL)) continue;
     if (!strcmp(lname(c), "sequenceFlow")) {
       push(p, &p->flows, (struct item){c, proc, parent, 0});
+      continue;
+    }
+    if (!strcmp(lname(c), "association")) {
+      push(p, &p->assocs, (struct item){c, proc, parent, 0});
       continue;
     }
     int t = node_type(c);
@@ -667,6 +672,35 @@ static void fill_element(struct parser *p, uint32_t i) {
   parse_extensions(p, n, e);
 }
 
+/*
+ * A compensation boundary event names its handler through an association
+ * (an artifact, not a flow): boundary -> activity with isForCompensation.
+ */
+static void fill_compensation(struct parser *p) {
+  struct cf_bpmn_model *m = p->m;
+  for (size_t k = 0; k < p->assocs.n && !p->oom; k++) {
+    char *src = attr(p, p->assocs.v[k].node, "sourceRef");
+    char *dst = attr(p, p->assocs.v[k].node, "targetRef");
+    struct id_entry *a = src ? ref(p, src, ID_ELEMENT) : NULL;
+    struct id_entry *b = dst ? ref(p, dst, ID_ELEMENT) : NULL;
+    if (!a || !b) continue; /* an association to a text annotation, say */
+    struct cf_bpmn_element *from = &m->elements[a->index];
+    const struct cf_bpmn_element *to = &m->elements[b->index];
+    if (from->type == CF_BPMN_BOUNDARY_EVENT && from->event == CF_BPMN_EVENT_COMPENSATION &&
+        to->is_for_compensation)
+      from->compensation_handler = (int32_t)b->index;
+  }
+  for (uint32_t i = 0; i < m->nelements; i++) {
+    const struct cf_bpmn_element *e = &m->elements[i];
+    if (e->type == CF_BPMN_BOUNDARY_EVENT && e->event == CF_BPMN_EVENT_COMPENSATION &&
+        e->compensation_handler < 0 && m->processes[e->process].executable) {
+      struct where w = where_of(p, e);
+      problem(p, &w, "a compensation boundary event needs an association to its handler "
+                     "(an activity with isForCompensation=\"true\")");
+    }
+  }
+}
+
 static void fill_flow(struct parser *p, uint32_t i) {
   struct cf_bpmn_model *m = p->m;
   struct cf_bpmn_flow *f = &m->flows[i];
@@ -861,6 +895,7 @@ static void build(struct parser *p, xmlNodePtr defs) {
     e->process = it->process;
     e->parent = it->parent;
     e->default_flow = e->none_start = e->attached_to = e->compensation_activity = -1;
+    e->compensation_handler = -1;
     e->cancel_activity = e->interrupting = true;
     e->propagate_all_child_variables = e->propagate_all_parent_variables = true;
     e->name = attr(p, it->node, "name");
@@ -896,6 +931,7 @@ static void build(struct parser *p, xmlNodePtr defs) {
   if (p->oom) return;
   fill_lists(p);
   if (p->oom) return;
+  fill_compensation(p);
 
   if (!any_exec)
     problem(p, &dw,
@@ -967,6 +1003,7 @@ struct cf_bpmn_model *cf__bpmn_parse(const char *xml, size_t len, const char *re
 out:
   cf_free(p.els.v);
   cf_free(p.flows.v);
+  cf_free(p.assocs.v);
   cf_free(p.proc_nodes);
   xmlFreeDoc(doc);
   if (p.oom || problems->count != before) {

@@ -18,7 +18,8 @@
  * or not); service, send, business-rule (as jobs), script, user, receive,
  * manual and undefined tasks; exclusive, parallel, inclusive and event-based
  * gateways; embedded and event sub-processes; call activities;
- * multi-instance. Not yet: compensation, conditional events, complex
+ * multi-instance; compensation (boundary events with their handlers, throw
+ * and end events). Not yet: conditional events, complex
  * gateways, transactions, ad-hoc sub-processes, DMN decisions.
  */
 #include "bpmn/bpmn_int.h"
@@ -70,20 +71,21 @@ static const bool START_EXECUTED[CF_BPMN__EVENT_COUNT] = {
     [CF_BPMN_EVENT_SIGNAL] = true, [CF_BPMN_EVENT_ERROR] = true,      [CF_BPMN_EVENT_ESCALATION] = true};
 static const bool END_EXECUTED[CF_BPMN__EVENT_COUNT] = {
     [CF_BPMN_EVENT_NONE] = true,  [CF_BPMN_EVENT_TERMINATE] = true,  [CF_BPMN_EVENT_ERROR] = true,
-    [CF_BPMN_EVENT_SIGNAL] = true, [CF_BPMN_EVENT_ESCALATION] = true, [CF_BPMN_EVENT_MESSAGE] = true};
+    [CF_BPMN_EVENT_SIGNAL] = true, [CF_BPMN_EVENT_ESCALATION] = true, [CF_BPMN_EVENT_MESSAGE] = true,
+    [CF_BPMN_EVENT_COMPENSATION] = true};
 static const bool CATCH_EXECUTED[CF_BPMN__EVENT_COUNT] = {
     [CF_BPMN_EVENT_TIMER] = true, [CF_BPMN_EVENT_MESSAGE] = true, [CF_BPMN_EVENT_SIGNAL] = true,
     [CF_BPMN_EVENT_LINK] = true};
 static const bool THROW_EXECUTED[CF_BPMN__EVENT_COUNT] = {
     [CF_BPMN_EVENT_NONE] = true,   [CF_BPMN_EVENT_SIGNAL] = true, [CF_BPMN_EVENT_ESCALATION] = true,
-    [CF_BPMN_EVENT_LINK] = true,   [CF_BPMN_EVENT_MESSAGE] = true};
+    [CF_BPMN_EVENT_LINK] = true,   [CF_BPMN_EVENT_MESSAGE] = true, [CF_BPMN_EVENT_COMPENSATION] = true};
 static const bool BOUNDARY_EXECUTED[CF_BPMN__EVENT_COUNT] = {
     [CF_BPMN_EVENT_TIMER] = true, [CF_BPMN_EVENT_MESSAGE] = true, [CF_BPMN_EVENT_SIGNAL] = true,
-    [CF_BPMN_EVENT_ERROR] = true, [CF_BPMN_EVENT_ESCALATION] = true};
+    [CF_BPMN_EVENT_ERROR] = true, [CF_BPMN_EVENT_ESCALATION] = true, [CF_BPMN_EVENT_COMPENSATION] = true};
 
 /* Activity features. */
 static const bool MULTI_INSTANCE_EXECUTED = true;
-static const bool COMPENSATION_HANDLERS_EXECUTED = false;
+static const bool COMPENSATION_HANDLERS_EXECUTED = true;
 static const bool CALLED_DECISIONS_EXECUTED = false; /* business-rule tasks with zeebe:calledDecision (DMN) */
 
 /* Conditions on flows that do not leave an exclusive or inclusive gateway. */

@@ -169,6 +169,7 @@ struct cf_bpmn_element {
   struct cf_bpmn_value escalation_code;
   char *link_name;
   int32_t compensation_activity;       /* compensation throw: activityRef, or -1 */
+  int32_t compensation_handler;        /* compensation boundary: the handler activity its association names, or -1 */
   bool is_for_compensation;            /* activities: isForCompensation */
 
   /* Call activities: zeebe:calledElement. */

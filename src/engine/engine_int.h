@@ -44,6 +44,21 @@ struct ei_priv {
   uint32_t mi_next;              /* body: the next to start (sequential) */
   uint32_t mi_done;              /* body: completed so far */
   uint32_t mi_index;             /* inner: its loopCounter (1-based); 0 when not an inner instance */
+  /* Compensation: a throw event's handlers to run (in order), and a handler's thrower. */
+  uint32_t *comp_queue;
+  uint32_t ncomp, comp_pos;
+  uint64_t comp_thrower;
+};
+
+/*
+ * A completed activity that can be compensated (it has a compensation
+ * boundary event), or a completed sub-process that holds some.
+ */
+struct comp_record {
+  uint64_t ei_key;    /* the completed element instance */
+  uint64_t scope_key; /* the scope it completed in */
+  uint32_t activity;
+  int32_t handler;    /* the compensation handler, or -1 for a sub-process holding records */
 };
 
 struct cf_engine_instance {
@@ -72,6 +87,9 @@ struct cf_engine_instance {
   size_t nsubs, capsubs;
 
   uint64_t parent_instance, parent_ei; /* the call activity that started this instance, or 0 */
+
+  struct comp_record *comps; /* in order of completion */
+  size_t ncomps, capcomps;
 };
 
 /* engine_vars.c */

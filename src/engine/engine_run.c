@@ -141,6 +141,7 @@ static void ei_remove(struct run *r, size_t i) {
   cf_feel_value_release(&in->priv[i].scope.vars);
   cf_feel_value_release(&in->priv[i].pending);
   cf_feel_value_release(&in->priv[i].mi_items);
+  cf_free(in->priv[i].comp_queue);
   cf_free(in->priv[i].scope.arrivals);
   memmove(&in->eis[i], &in->eis[i + 1], (in->neis - i - 1) * sizeof *in->eis);
   memmove(&in->priv[i], &in->priv[i + 1], (in->neis - i - 1) * sizeof *in->priv);
@@ -1079,20 +1080,34 @@ static int check_scope(struct run *r, uint64_t scope) {
   return CF_OK;
 }
 
+static int record_compensation(struct run *r, size_t i);
+static int compensation_next(struct run *r, uint64_t thrower);
+static int activate_ei(struct run *r, size_t i);
+
 static int take_flows(struct run *r, size_t i, const uint32_t *flows, size_t n) {
   struct cf_engine_instance *in = r->inst;
   uint64_t key = in->eis[i].key, scope = in->eis[i].scope_key;
   int32_t element = (int32_t)in->eis[i].element;
+  uint64_t thrower = in->priv[i].comp_thrower;
   int rc;
+  if ((rc = record_compensation(r, i))) return rc;
+  i = (size_t)cf__engine_find_ei(in, key);
   if ((rc = close_owned(r, key))) return rc;
   i = (size_t)cf__engine_find_ei(in, key);
   for (size_t f = 0; f < n; f++)
     if ((rc = push(r, W_FLOW, flows[f], scope))) return rc;
   in->eis[i].state = CF_ENGINE_EI_COMPLETED;
+  if (thrower) hold(r, scope, +1); /* the thrower goes on before the scope may end */
   ei_remove(r, i);
   if ((rc = emit(r, CF_ENGINE_EV_ELEMENT_COMPLETED, key, element, NULL))) return rc;
   for (size_t f = 0; f < n; f++)
     if ((rc = emit(r, CF_ENGINE_EV_FLOW_TAKEN, key, (int32_t)flows[f], NULL))) return rc;
+  if (thrower) {
+    rc = compensation_next(r, thrower);
+    hold(r, scope, -1);
+    if (rc) return rc;
+    return check_scope(r, scope);
+  }
   return n ? CF_OK : check_scope(r, scope);
 }
 
@@ -1201,6 +1216,106 @@ static int complete_ei(struct run *r, size_t i, const struct cf_feel_value *doc)
   if (e->type == CF_BPMN_EXCLUSIVE_GATEWAY || e->type == CF_BPMN_INCLUSIVE_GATEWAY)
     return leave_gateway(r, i);
   return take_flows(r, i, e->outgoing, e->noutgoing);
+}
+
+/* ------------------------------------------------------------- compensation */
+
+static int add_comp(struct run *r, struct comp_record rec) {
+  struct cf_engine_instance *in = r->inst;
+  if (in->ncomps == in->capcomps) {
+    size_t cap = in->capcomps ? in->capcomps * 2 : 2;
+    struct comp_record *c = cf_realloc(in->comps, cap * sizeof *c);
+    if (!c) return CF_ENOMEM;
+    in->comps = c;
+    in->capcomps = cap;
+  }
+  in->comps[in->ncomps++] = rec;
+  return CF_OK;
+}
+
+/*
+ * Element instance i completes: if its activity can be compensated, or it
+ * is a sub-process holding activities that can, remember it.
+ */
+static int record_compensation(struct run *r, size_t i) {
+  struct cf_engine_instance *in = r->inst;
+  const struct cf_bpmn_element *e = el(r, in->eis[i].element);
+  struct comp_record rec = {in->eis[i].key, in->eis[i].scope_key, in->eis[i].element, -1};
+  for (uint32_t b = 0; b < e->nboundaries; b++) {
+    const struct cf_bpmn_element *be = el(r, e->boundaries[b]);
+    if (be->event == CF_BPMN_EVENT_COMPENSATION && be->compensation_handler >= 0) {
+      rec.handler = be->compensation_handler;
+      return add_comp(r, rec);
+    }
+  }
+  if (!is_container(e)) return CF_OK;
+  for (size_t k = 0; k < in->ncomps; k++)
+    if (in->comps[k].scope_key == rec.ei_key) return add_comp(r, rec);
+  return CF_OK;
+}
+
+/* Collects, newest first, the handlers to run for the records of scope (activity -1: all). */
+static int collect_handlers(struct run *r, uint64_t scope, int32_t activity, uint32_t **q, uint32_t *n,
+                            int depth) {
+  struct cf_engine_instance *in = r->inst;
+  for (size_t k = in->ncomps; k-- > 0;) {
+    if (k >= in->ncomps) continue;
+    struct comp_record rec = in->comps[k];
+    if (rec.scope_key != scope || (activity >= 0 && rec.activity != (uint32_t)activity)) continue;
+    /* Compensation happens once: the record goes. */
+    memmove(&in->comps[k], &in->comps[k + 1], (in->ncomps - k - 1) * sizeof *in->comps);
+    in->ncomps--;
+    if (rec.handler >= 0) {
+      uint32_t *nq = cf_realloc(*q, (*n + 1) * sizeof **q);
+      if (!nq) return CF_ENOMEM;
+      *q = nq;
+      (*q)[(*n)++] = (uint32_t)rec.handler;
+    } else if (depth < 64) {
+      int rc = collect_handlers(r, rec.ei_key, -1, q, n, depth + 1);
+      if (rc) return rc;
+      k = in->ncomps; /* records moved: look again from the end */
+    }
+  }
+  return CF_OK;
+}
+
+/* Starts the next handler of compensation throw event thrower, or lets it go on. */
+static int compensation_next(struct run *r, uint64_t thrower) {
+  struct cf_engine_instance *in = r->inst;
+  ssize_t t = cf__engine_find_ei(in, thrower);
+  if (t < 0) return CF_OK; /* terminated meanwhile */
+  struct ei_priv *p = &in->priv[t];
+  if (p->comp_pos < p->ncomp) {
+    uint32_t handler = p->comp_queue[p->comp_pos++];
+    size_t h;
+    int rc = ei_add(r, handler, in->eis[t].scope_key, &h);
+    if (rc) return rc;
+    in->priv[h].comp_thrower = thrower;
+    return activate_ei(r, h);
+  }
+  cf_free(p->comp_queue);
+  p->comp_queue = NULL;
+  p->ncomp = p->comp_pos = 0;
+  return complete_ei(r, (size_t)t, NULL);
+}
+
+/* A compensation throw event: the handlers of the scope's completed activities, newest first. */
+static int throw_compensation(struct run *r, size_t i) {
+  struct cf_engine_instance *in = r->inst;
+  const struct cf_bpmn_element *e = el(r, in->eis[i].element);
+  uint64_t key = in->eis[i].key;
+  uint32_t *q = NULL, n = 0;
+  int rc = collect_handlers(r, in->eis[i].scope_key, e->compensation_activity, &q, &n, 0);
+  if (rc) {
+    cf_free(q);
+    return rc;
+  }
+  i = (size_t)cf__engine_find_ei(in, key);
+  cf_free(in->priv[i].comp_queue);
+  in->priv[i].comp_queue = q;
+  in->priv[i].ncomp = n;
+  in->priv[i].comp_pos = 0;
+  return compensation_next(r, key);
 }
 
 /* ------------------------------------------------------------- multi-instance */
@@ -1590,6 +1705,7 @@ static int activate_ei(struct run *r, size_t i) {
     if (idx < 0) return CF_OK; /* the catcher ended the scope the thrower was in */
     return complete_ei(r, (size_t)idx, NULL);
   }
+  if (thrower && e->event == CF_BPMN_EVENT_COMPENSATION) return throw_compensation(r, i);
   if (thrower && e->event == CF_BPMN_EVENT_SIGNAL) {
     char *name;
     if ((rc = value_text(r, &e->signal_name, key, key, element, "signal name", &name)) || !name) return rc;
@@ -1810,8 +1926,10 @@ static void instance_clear(struct cf_engine_instance *in) {
     cf_feel_value_release(&in->priv[i].scope.vars);
     cf_feel_value_release(&in->priv[i].pending);
     cf_feel_value_release(&in->priv[i].mi_items);
+    cf_free(in->priv[i].comp_queue);
     cf_free(in->priv[i].scope.arrivals);
   }
+  cf_free(in->comps);
   cf_free(in->eis);
   cf_free(in->priv);
   for (size_t i = 0; i < in->njobs; i++) job_free(&in->jobs[i]);

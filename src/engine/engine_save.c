@@ -89,6 +89,14 @@ int cf_engine_instance_save(const struct cf_engine_instance *in, struct cf_buf *
       if (items) json_object_object_add(j, "miItems", items);
     }
     if (in->priv[i].mi_index) json_object_object_add(j, "miIndex", json_object_new_int64(in->priv[i].mi_index));
+    if (in->priv[i].comp_thrower) json_object_object_add(j, "compThrower", key_json(in->priv[i].comp_thrower));
+    if (in->priv[i].ncomp) {
+      struct json_object *q = json_object_new_array();
+      for (uint32_t k = 0; k < in->priv[i].ncomp; k++)
+        json_object_array_add(q, json_object_new_string(m->elements[in->priv[i].comp_queue[k]].id));
+      json_object_object_add(j, "compQueue", q);
+      json_object_object_add(j, "compPos", json_object_new_int64(in->priv[i].comp_pos));
+    }
     if ((rc = scope_json(in, &in->priv[i].scope, j))) goto out;
   }
 
@@ -168,6 +176,17 @@ int cf_engine_instance_save(const struct cf_engine_instance *in, struct cf_buf *
     json_object_object_add(j, "everyMs", json_object_new_int64(sc->every_ms));
     json_object_object_add(j, "everyMonths", json_object_new_int(sc->every_months));
     if (sc->cron) json_object_object_add(j, "cron", json_object_new_string(sc->cron_text));
+  }
+  struct json_object *comps = json_object_new_array();
+  json_object_object_add(o, "comps", comps);
+  for (size_t i = 0; i < in->ncomps; i++) {
+    const struct comp_record *c = &in->comps[i];
+    struct json_object *j = json_object_new_object();
+    json_object_array_add(comps, j);
+    json_object_object_add(j, "ei", key_json(c->ei_key));
+    json_object_object_add(j, "scope", key_json(c->scope_key));
+    json_object_object_add(j, "el", json_object_new_string(m->elements[c->activity].id));
+    if (c->handler >= 0) json_object_object_add(j, "handler", json_object_new_string(m->elements[c->handler].id));
   }
   struct json_object *subs = json_object_new_array();
   json_object_object_add(o, "subs", subs);
@@ -363,6 +382,20 @@ struct cf_engine_instance *cf_engine_instance_load(const struct cf_bpmn_model *m
     in->priv[i].mi_done = (uint32_t)get_int(&l, j, "miDone", false);
     in->priv[i].mi_index = (uint32_t)get_int(&l, j, "miIndex", false);
     get_value(&l, j, "miItems", &in->priv[i].mi_items);
+    in->priv[i].comp_thrower = get_key(&l, j, "compThrower", false);
+    struct json_object *cq = field(j, "compQueue");
+    if (cq && json_object_is_type(cq, json_type_array) && json_object_array_length(cq)) {
+      size_t nq = json_object_array_length(cq);
+      in->priv[i].comp_queue = cf_calloc(nq, sizeof *in->priv[i].comp_queue);
+      if (!in->priv[i].comp_queue) bad(&l, "out of memory");
+      for (size_t k = 0; !l.bad && k < nq; k++) {
+        const char *id = json_object_get_string(json_object_array_get_idx(cq, k));
+        int32_t h = id ? cf_bpmn_find_element(model, id) : -1;
+        if (h < 0) bad(&l, "an element id the model does not have");
+        else in->priv[i].comp_queue[in->priv[i].ncomp++] = (uint32_t)h;
+      }
+      in->priv[i].comp_pos = (uint32_t)get_int(&l, j, "compPos", true);
+    }
     get_scope(&l, j, &in->priv[i].scope);
     in->neis++;
   }
@@ -463,6 +496,24 @@ struct cf_engine_instance *cf_engine_instance_load(const struct cf_bpmn_model *m
       cf_free(cron);
     }
     in->ntimers++;
+  }
+  a = field(o, "comps");
+  n = a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+  if (n && !l.bad) {
+    in->comps = cf_calloc(n, sizeof *in->comps);
+    if (!in->comps) bad(&l, "out of memory");
+    else in->capcomps = n;
+  }
+  for (size_t i = 0; !l.bad && i < n; i++) {
+    struct json_object *j = json_object_array_get_idx(a, i);
+    struct comp_record *c = &in->comps[i];
+    c->ei_key = get_key(&l, j, "ei", true);
+    c->scope_key = get_key(&l, j, "scope", true);
+    c->activity = get_element(&l, j);
+    struct json_object *h = field(j, "handler");
+    c->handler = h ? cf_bpmn_find_element(model, json_object_get_string(h)) : -1;
+    if (h && c->handler < 0) bad(&l, "an element id the model does not have");
+    in->ncomps++;
   }
   a = field(o, "subs");
   n = a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;

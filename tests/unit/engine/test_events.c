@@ -309,6 +309,42 @@ static void test_signal_throw_is_announced(void **state) {
   world_end(&w);
 }
 
+static void test_compensation_refunds_in_reverse_order(void **state) {
+  /* The saga of an order: charge and reserve, then shipping fails: undo both, newest first. */
+  static const char body[] =
+      START TASK("charge", "charge") TASK("reserve", "reserve") TASK("ship", "ship")
+      "<bpmn:boundaryEvent id=\"undo_charge\" attachedToRef=\"charge\"><bpmn:compensateEventDefinition/></bpmn:boundaryEvent>"
+      "<bpmn:boundaryEvent id=\"undo_reserve\" attachedToRef=\"reserve\"><bpmn:compensateEventDefinition/></bpmn:boundaryEvent>"
+      "<bpmn:serviceTask id=\"refund\" isForCompensation=\"true\"><bpmn:extensionElements><zeebe:taskDefinition type=\"refund\"/></bpmn:extensionElements></bpmn:serviceTask>"
+      "<bpmn:serviceTask id=\"release\" isForCompensation=\"true\"><bpmn:extensionElements><zeebe:taskDefinition type=\"release\"/></bpmn:extensionElements></bpmn:serviceTask>"
+      "<bpmn:association id=\"a1\" sourceRef=\"undo_charge\" targetRef=\"refund\"/>"
+      "<bpmn:association id=\"a2\" sourceRef=\"undo_reserve\" targetRef=\"release\"/>"
+      "<bpmn:boundaryEvent id=\"failed\" attachedToRef=\"ship\"><bpmn:errorEventDefinition/></bpmn:boundaryEvent>"
+      "<bpmn:endEvent id=\"undo\"><bpmn:compensateEventDefinition/></bpmn:endEvent>" END("shipped")
+      FLOW("f1", "s", "charge") FLOW("f2", "charge", "reserve") FLOW("f3", "reserve", "ship")
+      FLOW("f4", "ship", "shipped") FLOW("f5", "failed", "undo");
+  struct world w;
+  world_start(&w, body, NULL);
+  complete(&w, "charge", NULL);
+  complete(&w, "reserve", NULL);
+  assert_int_equal(throw_job_error(&w, "ship", "NO_STOCK"), CF_OK);
+  /* Reverse order: the reservation is released first, then the payment refunded. */
+  size_t n;
+  const struct cf_engine_job *jobs = cf_engine_jobs(w.inst, &n);
+  assert_int_equal(n, 1);
+  assert_string_equal(jobs[0].type, "release");
+  complete(&w, "release", NULL);
+  jobs = cf_engine_jobs(w.inst, &n);
+  assert_int_equal(n, 1);
+  assert_string_equal(jobs[0].type, "refund");
+  assert_int_equal(cf_engine_instance_state(w.inst), CF_ENGINE_ACTIVE);
+  complete(&w, "refund", NULL);
+  assert_int_equal(cf_engine_instance_state(w.inst), CF_ENGINE_COMPLETED);
+  assert_int_equal(count_completed(&w, "undo"), 1);
+  assert_int_equal(count_completed(&w, "shipped"), 0);
+  world_end(&w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_timer_catch_fires_late_never_early),
@@ -322,6 +358,7 @@ int main(void) {
       cmocka_unit_test(test_multi_instance_parallel_and_sequential),
       cmocka_unit_test(test_call_activity_hands_over_to_the_caller),
       cmocka_unit_test(test_signal_throw_is_announced),
+      cmocka_unit_test(test_compensation_refunds_in_reverse_order),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
