@@ -55,6 +55,7 @@ struct ctx {
   const char *what; /* "timeDate", "timeDuration", "timeCycle" */
   const char *s;
   size_t len;
+  size_t end;           /* where the trimmed text ends: a position there is "at the end" */
   struct cf_error *err; /* may be NULL (cf_schedule_advance re-parsing) */
 };
 
@@ -90,7 +91,7 @@ static void quote(const char *s, size_t len, char *out, size_t cap) {
 
 /*
  * Fails with CF_EINVAL: `<what> "<text>": <why> at character <pos + 1>`
- * (pos NOPOS: no position; pos >= len: "at the end").
+ * (pos NOPOS: no position; pos >= c->end: "at the end").
  */
 static int fail(const struct ctx *c, size_t pos, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -105,7 +106,7 @@ static int fail(const struct ctx *c, size_t pos, const char *fmt, ...) {
   quote(c->s, c->len, text, sizeof text);
   if (pos == NOPOS)
     return cf_error_set(c->err, CF_EINVAL, "%s \"%s\": %s", c->what, text, why);
-  if (pos >= c->len)
+  if (pos >= c->end)
     return cf_error_set(c->err, CF_EINVAL, "%s \"%s\": %s at the end", c->what, text, why);
   return cf_error_set(c->err, CF_EINVAL, "%s \"%s\": %s at character %zu", c->what, text, why,
                       pos + 1);
@@ -607,7 +608,8 @@ static int parse_cron(const struct ctx *c, size_t a, size_t b, struct cron *out)
       while (j < ml && upper(s[a + j]) == upper(macros[k].name[j]))
         j++;
       if (j == ml) {
-        struct ctx mc = {c->what, macros[k].expansion, strlen(macros[k].expansion), c->err};
+        size_t ml2 = strlen(macros[k].expansion);
+        struct ctx mc = {c->what, macros[k].expansion, ml2, ml2, c->err};
         return parse_cron(&mc, 0, mc.len, out);
       }
     }
@@ -804,7 +806,12 @@ static int parse_repeating(const struct ctx *c, size_t a, size_t b, int64_t now_
     if (last == i)
       return fail(c, b, "expected '/' and a duration after the start date-time");
     dur_at = last;
-    if (s[last] != 'P' && s[last] != '-') {
+    if (last == b)
+      return fail(c, b, "expected a duration (\"PT1H\") after the start date-time");
+    /* "Paris" in "@Europe/Paris" is not a duration: 'P' then a number or 'T' is. */
+    bool duration = s[last] == '-' || (s[last] == 'P' && (last + 1 == b || s[last + 1] == 'T' ||
+                                                          is_digit(s[last + 1])));
+    if (!duration) {
       if (is_digit(s[last]))
         return fail(c, last,
                     "the form \"R/start/end\" is not supported (write \"Rn/start/duration\")");
@@ -871,13 +878,14 @@ int cf_schedule_parse(enum cf_schedule_kind kind, const char *text, size_t len, 
 
   if ((unsigned)kind > CF_SCHEDULE_CYCLE || !out || (!text && len > 0))
     return cf_error_set(err, CF_EINVAL, "cf_schedule_parse: bad arguments");
-  struct ctx c = {what[kind], text ? text : "", len, err};
+  struct ctx c = {what[kind], text ? text : "", len, len, err};
   while (a < b && is_space(c.s[a]))
     a++;
   while (b > a && is_space(c.s[b - 1]))
     b--;
   if (a == b)
     return fail(&c, NOPOS, "the timer definition is empty");
+  c.end = b;
 
   memset(&sc, 0, sizeof sc);
   sc.remaining = 1;
@@ -907,7 +915,7 @@ bool cf_schedule_advance(struct cf_schedule *s) {
   if (s->cron) {
     struct cron cr;
     size_t n = strnlen(s->cron_text, sizeof s->cron_text);
-    struct ctx c = {"timeCycle", s->cron_text, n, NULL};
+    struct ctx c = {"timeCycle", s->cron_text, n, n, NULL};
     if (n == 0 || n == sizeof s->cron_text || parse_cron(&c, 0, n, &cr) != CF_OK ||
         !cron_next(&cr, s->due_ms, &next))
       return false;

@@ -1,13 +1,12 @@
 /*
  * Running one process scenario (see scenario.h and docs/scenarios.md).
  *
- * The runner keeps what the engine's views do not: which elements of the
- * scenario's own process instance ever became active and which completed
- * (from the engine's events), the virtual clock, and the key counter.
- * Commands go to the instance that owns the job, task or incident; the
- * instances live in one list (the scenario's process instance first) so
- * that the instances it calls (call activities) can join the list without
- * changing any lookup.
+ * The instances, the clock, timers, messages and signals live in the
+ * in-memory runtime (memrt.h); this file reads the scenario, turns steps
+ * into runtime operations, and keeps what the engine's views do not: which
+ * elements of the scenario's own process instance (the root) ever became
+ * active and which completed, from the engine's events. Commands go to the
+ * instance that owns the job, task or incident, wherever it is in the tree.
  */
 #include "cli/scenario.h"
 
@@ -24,6 +23,7 @@
 #include "base/cf_json.h"
 #include "base/cf_time.h"
 #include "bpmn/cf_bpmn.h"
+#include "cli/memrt.h"
 #include "engine/cf_engine.h"
 #include "feel/cf_feel.h"
 
@@ -37,12 +37,6 @@
 #define FIRST_KEY 2251799813685249ULL
 
 /* ================================================================ the run */
-
-/* A (key, element) pair: a live instance of a multi-instance element. */
-struct mi_open {
-  uint64_t key;
-  uint32_t element;
-};
 
 struct run {
   struct cf__scenario_result *res;
@@ -58,34 +52,16 @@ struct run {
   const struct cf_bpmn_model *model;
   uint32_t process;
 
-  /* Instances: [0] is the scenario's own, the rest the instances it calls. */
-  struct cf_engine_instance **insts;
-  size_t ninsts, capinsts;
-
-  int64_t now_ms;
-  uint64_t next_key;
+  /* The instance tree, the clock, timers, messages; rt.root is the scenario's own instance. */
+  struct cf__memrt rt;
 
   /* History of the scenario's own instance, from its events. */
   bool *activated;      /* per element of model: ever had ELEMENT_ACTIVATED */
-  uint32_t *completed;  /* element indices, one per ELEMENT_COMPLETED */
+  uint32_t *completed;  /* element indices, one per ELEMENT_COMPLETED (not of multi-instance bodies) */
   size_t ncompleted, capcompleted;
-  struct mi_open *mi_live; /* live instances of multi-instance elements */
-  size_t nmi_live, capmi_live;
-  uint64_t *mi_containers; /* keys of multi-instance containers (not counted as completed) */
-  size_t nmi_containers, capmi_containers;
 
   char where[160]; /* "step 3 (complete_job \"approve\")" or "expect" */
 };
-
-static uint64_t next_key(void *arg) {
-  struct run *r = arg;
-  return r->next_key++;
-}
-
-static struct cf_engine_env env_of(struct run *r) {
-  struct cf_engine_env env = {.now_ms = r->now_ms, .next_key = next_key, .key_arg = r};
-  return env;
-}
 
 /* Grows *items (of *cap elements of size sz) to hold one more than n. */
 static bool grow(void **items, size_t *cap, size_t n, size_t sz) {
@@ -206,103 +182,57 @@ static void put_list(struct cf_buf *b, const char **items, size_t n) {
 
 /* ================================================================ events */
 
-static bool mi_is_container(struct run *r, uint64_t key) {
-  for (size_t i = 0; i < r->nmi_containers; i++)
-    if (r->mi_containers[i] == key) return true;
-  return false;
+/* The root instance, or NULL before one started. */
+static struct cf_engine_instance *root_inst(const struct run *r) {
+  return r->rt.root == CF__MEMRT_NONE ? NULL : r->rt.insts[r->rt.root].inst;
 }
 
 /*
- * Takes in the events of one engine call on inst. Only the scenario's own
- * instance has a history here: `completed` and `not_reached` speak of it.
- * A multi-instance container is told from its inner instances by order:
- * the container activates while no instance of its element is live.
+ * Takes in the events of one engine call on instance i (the runtime's
+ * on_output). Only the scenario's own instance has a history here:
+ * `completed` and `not_reached` speak of it; the container of a
+ * multi-instance activity (events flagged body) does not complete in it.
  */
-static void take_events(struct run *r, struct cf_engine_instance *inst,
-                        const struct cf_engine_output *out) {
-  if (inst != r->insts[0]) return;
+static void take_events(void *arg, size_t i, const struct cf_engine_output *out) {
+  struct run *r = arg;
+  if (i != r->rt.root) return;
   const struct cf_bpmn_model *m = r->model;
-  for (size_t i = 0; i < out->count; i++) {
-    const struct cf_engine_event *ev = &out->events[i];
+  for (size_t k = 0; k < out->count; k++) {
+    const struct cf_engine_event *ev = &out->events[k];
     if (ev->element < 0 || (uint32_t)ev->element >= m->nelements) continue;
     uint32_t el = (uint32_t)ev->element;
-    bool multi = m->elements[el].multi != NULL;
-    switch (ev->kind) {
-    case CF_ENGINE_EV_ELEMENT_ACTIVATED:
+    if (ev->kind == CF_ENGINE_EV_ELEMENT_ACTIVATED) {
       r->activated[el] = true;
-      if (multi) {
-        bool live = false;
-        for (size_t k = 0; k < r->nmi_live; k++)
-          if (r->mi_live[k].element == el) live = true;
-        if (!live) {
-          if (!grow((void **)&r->mi_containers, &r->capmi_containers, r->nmi_containers,
-                    sizeof(uint64_t))) {
-            r->oom = true;
-            return;
-          }
-          r->mi_containers[r->nmi_containers++] = ev->key;
-        }
-        if (!grow((void **)&r->mi_live, &r->capmi_live, r->nmi_live, sizeof(struct mi_open))) {
-          r->oom = true;
-          return;
-        }
-        r->mi_live[r->nmi_live++] = (struct mi_open){ev->key, el};
+    } else if (ev->kind == CF_ENGINE_EV_ELEMENT_COMPLETED && !ev->body) {
+      if (!grow((void **)&r->completed, &r->capcompleted, r->ncompleted, sizeof(uint32_t))) {
+        r->oom = true;
+        return;
       }
-      break;
-    case CF_ENGINE_EV_ELEMENT_COMPLETED:
-    case CF_ENGINE_EV_ELEMENT_TERMINATED:
-      if (multi) {
-        for (size_t k = 0; k < r->nmi_live; k++)
-          if (r->mi_live[k].key == ev->key) {
-            r->mi_live[k] = r->mi_live[--r->nmi_live];
-            break;
-          }
-        if (mi_is_container(r, ev->key)) break;
-      }
-      if (ev->kind == CF_ENGINE_EV_ELEMENT_COMPLETED) {
-        if (!grow((void **)&r->completed, &r->capcompleted, r->ncompleted, sizeof(uint32_t))) {
-          r->oom = true;
-          return;
-        }
-        r->completed[r->ncompleted++] = el;
-      }
-      break;
-    default:
-      break;
+      r->completed[r->ncompleted++] = el;
     }
   }
 }
 
-/* Applies cmd to inst; a refusal is a failure of the current step. */
-static bool apply(struct run *r, struct cf_engine_instance *inst, const struct cf_engine_cmd *cmd) {
-  struct cf_engine_output out;
-  cf_engine_output_init(&out);
+/* What went wrong while the runtime routed (the runtime's on_problem): a failure of the step. */
+static void take_problem(void *arg, const char *msg) { failf((struct run *)arg, "%s", msg); }
+
+/* Applies cmd to instance i; a refusal is a failure of the current step. */
+static bool apply(struct run *r, size_t i, const struct cf_engine_cmd *cmd) {
   struct cf_error err;
   cf_error_clear(&err);
-  struct cf_engine_env env = env_of(r);
-  int rc = cf_engine_apply(inst, cmd, &env, &out, &err);
-  take_events(r, inst, &out);
-  cf_engine_output_release(&out);
+  r->rt.failed = false;
+  int rc = cf__memrt_apply(&r->rt, i, cmd, &err);
   if (rc == CF_ENOMEM) r->oom = true;
   if (rc) {
     failf(r, "the engine refused the command: %s", err.msg[0] ? err.msg : cf_strerror(rc));
     return false;
   }
-  return true;
-}
-
-/*
- * Fires what became due at the current time. NEEDSWORK: timers (boundary,
- * intermediate, start) belong to issue 4; until the engine takes a "fire
- * timer" command there is nothing to fire here. Job back-offs need nothing:
- * a job is open once its available_at_ms has passed.
- */
-static bool fire_due(struct run *r) {
-  (void)r;
-  return true;
+  return !r->rt.failed;
 }
 
 /* ================================================================ lookups */
+
+#define INST(r, i) ((r)->rt.insts[i].inst)
 
 static const char *element_id(struct cf_engine_instance *inst, uint32_t el) {
   const struct cf_bpmn_model *m = cf_engine_instance_model(inst);
@@ -310,24 +240,24 @@ static const char *element_id(struct cf_engine_instance *inst, uint32_t el) {
 }
 
 static bool job_open(const struct run *r, const struct cf_engine_job *j) {
-  return j->state == CF_ENGINE_JOB_ACTIVATABLE && j->available_at_ms <= r->now_ms;
+  return j->state == CF_ENGINE_JOB_ACTIVATABLE && j->available_at_ms <= r->rt.now_ms;
 }
 
 /* The oldest open job whose type or element id is name, over the whole instance tree. */
 static const struct cf_engine_job *find_job(struct run *r, const char *name,
-                                            struct cf_engine_instance **owner) {
+                                            size_t *owner) {
   const struct cf_engine_job *best = NULL;
-  for (size_t i = 0; i < r->ninsts; i++) {
+  for (size_t i = 0; i < r->rt.ninsts; i++) {
     size_t n;
-    const struct cf_engine_job *jobs = cf_engine_jobs(r->insts[i], &n);
+    const struct cf_engine_job *jobs = cf_engine_jobs(INST(r, i), &n);
     for (size_t k = 0; k < n; k++) {
       const struct cf_engine_job *j = &jobs[k];
       if (!job_open(r, j)) continue;
-      if (strcmp(j->type ? j->type : "", name) && strcmp(element_id(r->insts[i], j->element), name))
+      if (strcmp(j->type ? j->type : "", name) && strcmp(element_id(INST(r, i), j->element), name))
         continue;
       if (!best || j->key < best->key) {
         best = j;
-        *owner = r->insts[i];
+        *owner = i;
       }
     }
   }
@@ -336,16 +266,16 @@ static const struct cf_engine_job *find_job(struct run *r, const char *name,
 
 /* The oldest open user task of element name. */
 static const struct cf_engine_user_task *find_task(struct run *r, const char *name,
-                                                   struct cf_engine_instance **owner) {
+                                                   size_t *owner) {
   const struct cf_engine_user_task *best = NULL;
-  for (size_t i = 0; i < r->ninsts; i++) {
+  for (size_t i = 0; i < r->rt.ninsts; i++) {
     size_t n;
-    const struct cf_engine_user_task *tasks = cf_engine_user_tasks(r->insts[i], &n);
+    const struct cf_engine_user_task *tasks = cf_engine_user_tasks(INST(r, i), &n);
     for (size_t k = 0; k < n; k++) {
-      if (strcmp(element_id(r->insts[i], tasks[k].element), name)) continue;
+      if (strcmp(element_id(INST(r, i), tasks[k].element), name)) continue;
       if (!best || tasks[k].key < best->key) {
         best = &tasks[k];
-        *owner = r->insts[i];
+        *owner = i;
       }
     }
   }
@@ -354,20 +284,20 @@ static const struct cf_engine_user_task *find_task(struct run *r, const char *na
 
 /* The oldest open incident on element name (or on a job of type name). */
 static const struct cf_engine_incident *find_incident(struct run *r, const char *name,
-                                                      struct cf_engine_instance **owner) {
+                                                      size_t *owner) {
   const struct cf_engine_incident *best = NULL;
-  for (size_t i = 0; i < r->ninsts; i++) {
+  for (size_t i = 0; i < r->rt.ninsts; i++) {
     size_t n, nj;
-    const struct cf_engine_incident *incs = cf_engine_incidents(r->insts[i], &n);
-    const struct cf_engine_job *jobs = cf_engine_jobs(r->insts[i], &nj);
+    const struct cf_engine_incident *incs = cf_engine_incidents(INST(r, i), &n);
+    const struct cf_engine_job *jobs = cf_engine_jobs(INST(r, i), &nj);
     for (size_t k = 0; k < n; k++) {
-      bool match = !strcmp(element_id(r->insts[i], incs[k].element), name);
+      bool match = !strcmp(element_id(INST(r, i), incs[k].element), name);
       for (size_t q = 0; !match && incs[k].job_key && q < nj; q++)
         match = jobs[q].key == incs[k].job_key && jobs[q].type && !strcmp(jobs[q].type, name);
       if (!match) continue;
       if (!best || incs[k].key < best->key) {
         best = &incs[k];
-        *owner = r->insts[i];
+        *owner = i;
       }
     }
   }
@@ -386,8 +316,8 @@ static void put_open(struct run *r, struct cf_buf *b) {
   cf_buf_init(&failed);
   cf_buf_init(&tasks);
   cf_buf_init(&incs);
-  for (size_t i = 0; i < r->ninsts; i++) {
-    struct cf_engine_instance *inst = r->insts[i];
+  for (size_t i = 0; i < r->rt.ninsts; i++) {
+    struct cf_engine_instance *inst = INST(r, i);
     size_t n;
     const struct cf_engine_job *js = cf_engine_jobs(inst, &n);
     for (size_t k = 0; k < n; k++) {
@@ -429,8 +359,9 @@ static void put_open(struct run *r, struct cf_buf *b) {
 static void fail_none(struct run *r, const char *what, const char *name) {
   struct cf_buf b;
   cf_buf_init(&b);
-  if (r->ninsts && cf_engine_instance_state(r->insts[0]) != CF_ENGINE_ACTIVE)
-    cf_buf_puts(&b, "the instance has ended; ");
+  struct cf_engine_instance *root = root_inst(r);
+  if (!root) cf_buf_puts(&b, "no instance has started yet; ");
+  else if (cf_engine_instance_state(root) != CF_ENGINE_ACTIVE) cf_buf_puts(&b, "the instance has ended; ");
   put_open(r, &b);
   if (b.oom) r->oom = true;
   failf(r, "no open %s \"%s\"; %s", what, name, b.data);
@@ -502,7 +433,7 @@ static bool jstr_opt(struct run *r, struct json_object *o, const char *key, cons
 
 /* complete_job: {"complete_job": TYPE_OR_ELEMENT, "variables": {...}} */
 static bool step_complete_job(struct run *r, struct json_object *step, const char *name) {
-  struct cf_engine_instance *inst = NULL;
+  size_t inst = 0;
   const struct cf_engine_job *job = find_job(r, name, &inst);
   if (!job) {
     fail_none(r, "job", name);
@@ -522,7 +453,7 @@ static bool step_complete_job(struct run *r, struct json_object *step, const cha
  * retries defaults to the job's retries less one, as a worker would send.
  */
 static bool step_fail_job(struct run *r, struct json_object *step, const char *name) {
-  struct cf_engine_instance *inst = NULL;
+  size_t inst = 0;
   const struct cf_engine_job *job = find_job(r, name, &inst);
   if (!job) {
     fail_none(r, "job", name);
@@ -553,7 +484,7 @@ static bool step_fail_job(struct run *r, struct json_object *step, const char *n
 
 /* throw_error: {"throw_error": X, "code": "...", "message": "...", "variables": {...}} */
 static bool step_throw_error(struct run *r, struct json_object *step, const char *name) {
-  struct cf_engine_instance *inst = NULL;
+  size_t inst = 0;
   const struct cf_engine_job *job = find_job(r, name, &inst);
   if (!job) {
     fail_none(r, "job", name);
@@ -576,7 +507,7 @@ static bool step_throw_error(struct run *r, struct json_object *step, const char
 
 /* complete_user_task: {"complete_user_task": ELEMENT, "variables": {...}} */
 static bool step_complete_user_task(struct run *r, struct json_object *step, const char *name) {
-  struct cf_engine_instance *inst = NULL;
+  size_t inst = 0;
   const struct cf_engine_user_task *t = find_task(r, name, &inst);
   if (!t) {
     fail_none(r, "user task", name);
@@ -593,7 +524,7 @@ static bool step_complete_user_task(struct run *r, struct json_object *step, con
 
 /* assign_user_task (extension): {"assign_user_task": ELEMENT, "assignee": "ann" | null} */
 static bool step_assign_user_task(struct run *r, struct json_object *step, const char *name) {
-  struct cf_engine_instance *inst = NULL;
+  size_t inst = 0;
   const struct cf_engine_user_task *t = find_task(r, name, &inst);
   if (!t) {
     fail_none(r, "user task", name);
@@ -614,7 +545,7 @@ static bool step_assign_user_task(struct run *r, struct json_object *step, const
  * Camunda: a job incident stays until its job has retries again).
  */
 static bool step_resolve_incident(struct run *r, struct json_object *step, const char *name) {
-  struct cf_engine_instance *inst = NULL;
+  size_t inst = 0;
   const struct cf_engine_incident *inc = find_incident(r, name, &inst);
   if (!inc) {
     fail_none(r, "incident on", name);
@@ -635,14 +566,82 @@ static bool step_resolve_incident(struct run *r, struct json_object *step, const
   return apply(r, inst, &cmd);
 }
 
-/* advance_clock: {"advance_clock": "PT2H"} */
+/*
+ * advance_clock: {"advance_clock": "PT2H"}
+ * Every timer due by then fires in due order, each with the clock at its due
+ * time; the clock ends at now + the duration.
+ */
 static bool step_advance_clock(struct run *r, struct json_object *step, const char *text) {
   (void)step;
-  if (!add_duration(&r->now_ms, text, false)) {
+  int64_t target = r->rt.now_ms;
+  if (!add_duration(&target, text, false)) {
     failf(r, "\"%s\" is not an ISO-8601 duration that moves the clock forward (such as \"PT2H\" or \"P1D\")", text);
     return false;
   }
-  return fire_due(r);
+  r->rt.failed = false;
+  cf__memrt_advance(&r->rt, target);
+  return !r->rt.failed;
+}
+
+/* Reads a correlation key: a string, or a whole number (as Camunda 8 turns it into text); absent: "". */
+static bool jkey(struct run *r, struct json_object *o, const char *key, const char **out) {
+  struct json_object *v;
+  *out = "";
+  if (!json_object_object_get_ex(o, key, &v)) return true;
+  if (json_object_is_type(v, json_type_string)) {
+    *out = json_object_get_string(v);
+    return true;
+  }
+  if (json_object_is_type(v, json_type_int)) {
+    *out = cf_json_number_text(v);
+    return *out != NULL;
+  }
+  failf(r, "\"%s\" must be a string (or a whole number)", key);
+  return false;
+}
+
+/*
+ * publish_message: {"publish_message": NAME, "correlation_key": K, "variables": {...},
+ *                   "ttl": "PT1H", "message_id": "..."}
+ * Correlates now (see memrt.h for the rules) and, with a time to live,
+ * stays buffered for subscriptions that open later.
+ */
+static bool step_publish_message(struct run *r, struct json_object *step, const char *name) {
+  const char *key = "", *ttl = NULL, *id = NULL;
+  if (!jkey(r, step, "correlation_key", &key) || !jstr_opt(r, step, "ttl", &ttl) ||
+      !jstr_opt(r, step, "message_id", &id))
+    return false;
+  int64_t ttl_ms = 0;
+  if (ttl) {
+    struct cf_time_duration d;
+    if (cf_time_parse_duration(ttl, strlen(ttl), &d) || d.months || !add_duration(&ttl_ms, ttl, false)) {
+      failf(r, "\"ttl\" must be an ISO-8601 duration of days and time, such as \"PT1H\" (got \"%s\")", ttl);
+      return false;
+    }
+  }
+  struct cf_feel_value vars;
+  if (!jvars(r, step, "variables", &vars)) return false;
+  r->rt.failed = false;
+  cf__memrt_publish(&r->rt, name, key, vars.type == CF_FEEL_CONTEXT ? &vars : NULL, ttl_ms, id);
+  cf_feel_value_release(&vars);
+  return !r->rt.failed;
+}
+
+/* broadcast_signal: {"broadcast_signal": NAME, "variables": {...}} */
+static bool step_broadcast_signal(struct run *r, struct json_object *step, const char *name) {
+  struct cf_feel_value vars;
+  if (!jvars(r, step, "variables", &vars)) return false;
+  r->rt.failed = false;
+  cf__memrt_broadcast(&r->rt, name, vars.type == CF_FEEL_CONTEXT ? &vars : NULL);
+  cf_feel_value_release(&vars);
+  return !r->rt.failed;
+}
+
+/* The root instance's index for a step that acts on it; none yet is a failure. */
+static bool need_root(struct run *r) {
+  if (r->rt.root != CF__MEMRT_NONE) return true;
+  failf(r, "no instance of process %s has started yet", r->model->processes[r->process].id);
+  return false;
 }
 
 /* cancel (extension): {"cancel": true} cancels the whole instance. */
@@ -653,8 +652,9 @@ static bool step_cancel(struct run *r, struct json_object *step, const char *tex
     failf(r, "write \"cancel\": true");
     return false;
   }
+  if (!need_root(r)) return false;
   struct cf_engine_cmd cmd = {.kind = CF_ENGINE_CMD_CANCEL};
-  return apply(r, r->insts[0], &cmd);
+  return apply(r, r->rt.root, &cmd);
 }
 
 /*
@@ -672,7 +672,11 @@ static bool step_set_variables(struct run *r, struct json_object *step, const ch
     cf_feel_value_release(&vars);
     return false;
   }
-  struct cf_engine_instance *inst = r->insts[0];
+  if (!need_root(r)) {
+    cf_feel_value_release(&vars);
+    return false;
+  }
+  struct cf_engine_instance *inst = root_inst(r);
   struct cf_engine_cmd cmd = {.kind = CF_ENGINE_CMD_SET_VARIABLES, .key = cf_engine_instance_key(inst),
                               .variables = &vars};
   const char *element = NULL;
@@ -698,7 +702,7 @@ static bool step_set_variables(struct run *r, struct json_object *step, const ch
       cmd.local = json_object_get_boolean(lv);
     }
   }
-  if (ok) ok = apply(r, inst, &cmd);
+  if (ok) ok = apply(r, r->rt.root, &cmd);
   cf_feel_value_release(&vars);
   return ok;
 }
@@ -711,16 +715,6 @@ static bool step_expect(struct run *r, struct json_object *step, const char *tex
   return check_expect(r, exp);
 }
 
-/* Steps the engine cannot take yet (issue 4): the scenario fails, saying so. */
-static bool step_unsupported(struct run *r, struct json_object *step, const char *text) {
-  (void)step;
-  (void)text;
-  const char *what = strchr(r->where, '(');
-  size_t n = what ? strcspn(what + 1, " )") : 0;
-  failf(r, "%.*s is not supported yet", (int)n, what ? what + 1 : "this step");
-  return false;
-}
-
 /* What a step's main key takes. */
 enum step_arg { ARG_STRING, ARG_ANY };
 
@@ -731,12 +725,9 @@ static const char *const keys_assign[] = {"assignee", NULL};
 static const char *const keys_resolve[] = {"retries", NULL};
 static const char *const keys_none[] = {NULL};
 static const char *const keys_set[] = {"element", "local", NULL};
+static const char *const keys_publish[] = {"correlation_key", "variables", "ttl", "message_id", NULL};
 
-/*
- * The steps. A new kind of step is one row here and one function above.
- * keys lists the other keys the step may have (NULL: anything, for the
- * steps not supported yet, so their files can be written now).
- */
+/* The steps. A new kind of step is one row here and one function above; keys lists the other keys it may have. */
 static const struct step_kind {
   const char *name;
   enum step_arg arg;
@@ -752,10 +743,9 @@ static const struct step_kind {
     {"advance_clock", ARG_STRING, step_advance_clock, keys_none},
     {"cancel", ARG_ANY, step_cancel, keys_none},
     {"set_variables", ARG_ANY, step_set_variables, keys_set},
+    {"publish_message", ARG_STRING, step_publish_message, keys_publish},
+    {"broadcast_signal", ARG_STRING, step_broadcast_signal, keys_vars},
     {"expect", ARG_ANY, step_expect, keys_none},
-    /* NEEDSWORK: messages and signals come with the engine's issue 4. */
-    {"publish_message", ARG_ANY, step_unsupported, NULL},
-    {"broadcast_signal", ARG_ANY, step_unsupported, NULL},
 };
 
 /* Keys any step or the scenario may carry for people, ignored by the runner. */
@@ -801,7 +791,7 @@ static bool run_step(struct run *r, size_t no, struct json_object *step) {
   } else {
     snprintf(r->where, sizeof r->where, "step %zu (%s)", no, kind->name);
   }
-  if (kind->keys) {
+  {
     json_object_object_foreach(step, key2, val2) {
       (void)val2;
       if (!strcmp(key2, kind->name) || remark_key(key2)) continue;
@@ -886,16 +876,19 @@ static bool compare_ids(struct run *r, const char *key, const char **want, size_
   return false;
 }
 
+/* The root's state; an open incident anywhere in its tree makes an active one "incident". */
 static const char *found_state(struct run *r) {
-  struct cf_engine_instance *root = r->insts[0];
+  struct cf_engine_instance *root = root_inst(r);
+  if (!root) return "none";
   switch (cf_engine_instance_state(root)) {
   case CF_ENGINE_COMPLETED: return "completed";
   case CF_ENGINE_TERMINATED: return "terminated";
   default: break;
   }
-  for (size_t i = 0; i < r->ninsts; i++) {
+  for (size_t i = 0; i < r->rt.ninsts; i++) {
+    if (!cf__memrt_in_root_tree(&r->rt, i)) continue;
     size_t n;
-    cf_engine_incidents(r->insts[i], &n);
+    cf_engine_incidents(INST(r, i), &n);
     if (n) return "incident";
   }
   return "active";
@@ -906,19 +899,12 @@ static const char *found_state(struct run *r) {
  * or a person, a message or a timer. Containers (sub-processes, call
  * activities, multi-instance bodies), boundary events and joins do not.
  */
-static bool waits_outside(const struct cf_engine_instance *inst,
-                          const struct cf_engine_element_instance *eis, size_t n, size_t i) {
-  const struct cf_engine_element_instance *ei = &eis[i];
+static bool waits_outside(const struct cf_engine_instance *inst, const struct cf_engine_element_instance *ei) {
   const struct cf_bpmn_model *m = cf_engine_instance_model(inst);
-  if (ei->state != CF_ENGINE_EI_ACTIVATED || ei->element >= m->nelements) return false;
+  if (ei->state != CF_ENGINE_EI_ACTIVATED || ei->element >= m->nelements || ei->body) return false;
   const struct cf_bpmn_element *el = &m->elements[ei->element];
-  if (el->multi) {
-    /* The container is the one whose scope is not an instance of the same element. */
-    bool inner = false;
-    for (size_t k = 0; k < n; k++)
-      if (eis[k].key == ei->scope_key && eis[k].element == ei->element) inner = true;
-    if (!inner) return false;
-  }
+  if (el->type == CF_BPMN_CALL_ACTIVITY || el->type == CF_BPMN_SUB_PROCESS || el->type == CF_BPMN_EVENT_SUB_PROCESS)
+    return false;
   if (ei->job_key || ei->user_task_key) return true;
   switch (el->type) {
   case CF_BPMN_SERVICE_TASK:
@@ -936,9 +922,9 @@ static bool waits_outside(const struct cf_engine_instance *inst,
 }
 
 static const char **found_active(struct run *r, size_t *n) {
-  struct cf_engine_instance *root = r->insts[0];
-  size_t ne;
-  const struct cf_engine_element_instance *eis = cf_engine_elements(root, &ne);
+  struct cf_engine_instance *root = root_inst(r);
+  size_t ne = 0;
+  const struct cf_engine_element_instance *eis = root ? cf_engine_elements(root, &ne) : NULL;
   const char **ids = cf_calloc(ne + 1, sizeof *ids);
   if (!ids) {
     r->oom = true;
@@ -946,7 +932,7 @@ static const char **found_active(struct run *r, size_t *n) {
   }
   size_t m = 0;
   for (size_t i = 0; i < ne; i++)
-    if (waits_outside(root, eis, ne, i)) ids[m++] = r->model->elements[eis[i].element].id;
+    if (waits_outside(root, &eis[i])) ids[m++] = r->model->elements[eis[i].element].id;
   qsort(ids, m, sizeof *ids, cmp_str);
   *n = m;
   return ids;
@@ -954,10 +940,10 @@ static const char **found_active(struct run *r, size_t *n) {
 
 static const char **found_incidents(struct run *r, size_t *n) {
   size_t total = 0;
-  for (size_t i = 0; i < r->ninsts; i++) {
+  for (size_t i = 0; i < r->rt.ninsts; i++) {
     size_t k;
-    cf_engine_incidents(r->insts[i], &k);
-    total += k;
+    cf_engine_incidents(INST(r, i), &k);
+    if (cf__memrt_in_root_tree(&r->rt, i)) total += k;
   }
   const char **ids = cf_calloc(total + 1, sizeof *ids);
   if (!ids) {
@@ -965,10 +951,11 @@ static const char **found_incidents(struct run *r, size_t *n) {
     return NULL;
   }
   size_t m = 0;
-  for (size_t i = 0; i < r->ninsts; i++) {
+  for (size_t i = 0; i < r->rt.ninsts; i++) {
+    if (!cf__memrt_in_root_tree(&r->rt, i)) continue;
     size_t k;
-    const struct cf_engine_incident *incs = cf_engine_incidents(r->insts[i], &k);
-    for (size_t q = 0; q < k; q++) ids[m++] = element_id(r->insts[i], incs[q].element);
+    const struct cf_engine_incident *incs = cf_engine_incidents(INST(r, i), &k);
+    for (size_t q = 0; q < k; q++) ids[m++] = element_id(INST(r, i), incs[q].element);
   }
   qsort(ids, m, sizeof *ids, cmp_str);
   *n = uniq(ids, m);
@@ -980,8 +967,8 @@ static bool expect_variables(struct run *r, struct json_object *v) {
     failf(r, "variables: expected a JSON object of variables");
     return false;
   }
-  struct cf_engine_instance *root = r->insts[0];
-  const struct cf_feel_value *vars = cf_engine_variables(root, cf_engine_instance_key(root));
+  struct cf_engine_instance *root = root_inst(r);
+  const struct cf_feel_value *vars = root ? cf_engine_variables(root, cf_engine_instance_key(root)) : NULL;
   const struct cf_feel_ctx *ctx = vars && vars->type == CF_FEEL_CONTEXT ? vars->u.ctx : NULL;
   bool ok = true;
   json_object_object_foreach(v, key, jwant) {
@@ -1014,8 +1001,8 @@ static bool expect_variables_absent(struct run *r, struct json_object *v) {
   size_t n = 0;
   const char **names = expect_ids(r, v, "variables_absent", &n);
   if (!names) return false;
-  struct cf_engine_instance *root = r->insts[0];
-  const struct cf_feel_value *vars = cf_engine_variables(root, cf_engine_instance_key(root));
+  struct cf_engine_instance *root = root_inst(r);
+  const struct cf_feel_value *vars = root ? cf_engine_variables(root, cf_engine_instance_key(root)) : NULL;
   const struct cf_feel_ctx *ctx = vars && vars->type == CF_FEEL_CONTEXT ? vars->u.ctx : NULL;
   bool ok = true;
   for (size_t i = 0; i < n; i++) {
@@ -1119,14 +1106,14 @@ static bool expect_rows(struct run *r, struct json_object *v, bool tasks) {
     r->oom = true;
     return false;
   }
-  for (size_t i = 0; i < r->ninsts; i++) {
+  for (size_t i = 0; i < r->rt.ninsts; i++) {
     size_t n;
     if (tasks) {
-      const struct cf_engine_user_task *ts = cf_engine_user_tasks(r->insts[i], &n);
-      for (size_t k = 0; k < n; k++) json_object_array_add(found, task_json(r, r->insts[i], &ts[k]));
+      const struct cf_engine_user_task *ts = cf_engine_user_tasks(INST(r, i), &n);
+      for (size_t k = 0; k < n; k++) json_object_array_add(found, task_json(r, INST(r, i), &ts[k]));
     } else {
-      const struct cf_engine_job *js = cf_engine_jobs(r->insts[i], &n);
-      for (size_t k = 0; k < n; k++) json_object_array_add(found, job_json(r, r->insts[i], &js[k]));
+      const struct cf_engine_job *js = cf_engine_jobs(INST(r, i), &n);
+      for (size_t k = 0; k < n; k++) json_object_array_add(found, job_json(r, INST(r, i), &js[k]));
     }
   }
   size_t nf = json_object_array_length(found), nw = json_object_array_length(v);
@@ -1182,8 +1169,8 @@ static bool check_expect(struct run *r, struct json_object *exp) {
   if (json_object_object_get_ex(exp, "state", &v)) {
     const char *want = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
     if (!want || (strcmp(want, "active") && strcmp(want, "completed") && strcmp(want, "terminated") &&
-                  strcmp(want, "incident"))) {
-      failf(r, "state: expected one of active, completed, terminated, incident (got %s)",
+                  strcmp(want, "incident") && strcmp(want, "none"))) {
+      failf(r, "state: expected one of active, completed, terminated, incident, none (got %s)",
             json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
       ok = false;
     } else {
@@ -1357,7 +1344,11 @@ static bool load_models(struct run *r, struct json_object *doc) {
   return ok;
 }
 
-/* Finds the scenario's process: the one named, or the only executable one. */
+/*
+ * Finds the scenario's process: the one named, or the only executable one
+ * (versions of one process id count once). Of several versions of a
+ * process id, the last model listed is the one deployed last: that one.
+ */
 static bool pick_process(struct run *r, struct json_object *doc) {
   struct json_object *jp;
   if (json_object_object_get_ex(doc, "process", &jp)) {
@@ -1366,30 +1357,25 @@ static bool pick_process(struct run *r, struct json_object *doc) {
       return false;
     }
     const char *id = json_object_get_string(jp);
-    for (size_t i = 0; i < r->nmodels; i++) {
-      int32_t p = cf_bpmn_find_process(r->models[i], id);
-      if (p >= 0) {
-        r->model = r->models[i];
-        r->process = (uint32_t)p;
-        return true;
-      }
-    }
+    if (cf__memrt_find_process(&r->rt, id, &r->model, &r->process)) return true;
     failf(r, "no process \"%s\" in the models", id);
     return false;
   }
   struct cf_buf names;
   cf_buf_init(&names);
   size_t count = 0;
+  const char *first = NULL;
   for (size_t i = 0; i < r->nmodels; i++)
     for (uint32_t p = 0; p < r->models[i]->nprocesses; p++) {
-      if (!r->models[i]->processes[p].executable) continue;
-      cf_buf_printf(&names, "%s%s", count ? ", " : "", r->models[i]->processes[p].id);
-      if (!count++) {
-        r->model = r->models[i];
-        r->process = p;
-      }
+      const struct cf_bpmn_process *proc = &r->models[i]->processes[p];
+      if (!proc->executable) continue;
+      bool seen = false;
+      for (size_t k = 0; k < i && !seen; k++) seen = cf_bpmn_find_process(r->models[k], proc->id) >= 0;
+      if (seen) continue;
+      cf_buf_printf(&names, "%s%s", count ? ", " : "", proc->id);
+      if (!count++) first = proc->id;
     }
-  bool ok = count == 1;
+  bool ok = count == 1 && cf__memrt_find_process(&r->rt, first, &r->model, &r->process);
   if (!count) failf(r, "the models have no executable process");
   else if (count > 1) failf(r, "the models have %zu executable processes (%s): say which with \"process\"", count, names.data);
   cf_buf_release(&names);
@@ -1414,70 +1400,99 @@ static bool check_keys(struct run *r, struct json_object *o, const char *const *
   return ok;
 }
 
+/* Whether the process has timer, message or signal start events (at process level). */
+static bool has_event_starts(const struct cf_bpmn_model *m, uint32_t process) {
+  const struct cf_bpmn_process *proc = &m->processes[process];
+  for (uint32_t i = 0; i < proc->nelements; i++) {
+    const struct cf_bpmn_element *el = &m->elements[proc->elements[i]];
+    if (el->type == CF_BPMN_START_EVENT &&
+        (el->event == CF_BPMN_EVENT_TIMER || el->event == CF_BPMN_EVENT_MESSAGE || el->event == CF_BPMN_EVENT_SIGNAL))
+      return true;
+  }
+  return false;
+}
+
+/*
+ * Deploys (schedules the timer start events) and starts the scenario's
+ * instance: with "start.message" by publishing that message; else at the
+ * none start event, unless "start" is left out and the process has timer,
+ * message or signal start events: then no instance exists until a step
+ * starts one (the first instance of the process becomes the scenario's).
+ */
 static bool start_instance(struct run *r, struct json_object *doc) {
   struct json_object *start = NULL;
-  r->now_ms = DEFAULT_START_MS;
+  const char *message = NULL, *key = "";
   struct cf_feel_value vars;
   cf_feel_set_null(&vars);
-  if (json_object_object_get_ex(doc, "start", &start)) {
-    snprintf(r->where, sizeof r->where, "start");
+  snprintf(r->where, sizeof r->where, "start");
+  bool given = json_object_object_get_ex(doc, "start", &start);
+  if (given) {
     if (!json_object_is_type(start, json_type_object)) {
       failf(r, "\"start\" must be a JSON object");
       return false;
     }
     if (!check_keys(r, start, start_keys, "start")) return false;
     const char *at = NULL;
-    if (!jstr_opt(r, start, "at", &at)) return false;
-    if (at && !parse_instant(at, &r->now_ms)) {
+    if (!jstr_opt(r, start, "at", &at) || !jstr_opt(r, start, "message", &message) ||
+        !jkey(r, start, "correlation_key", &key))
+      return false;
+    if (at && !parse_instant(at, &r->rt.now_ms)) {
       failf(r, "\"at\" must be an ISO-8601 date and time with an offset, such as \"2026-01-05T09:00:00Z\" (got \"%s\")", at);
       return false;
     }
-    if (jhas(start, "message")) {
-      /* NEEDSWORK: message start events come with the engine's issue 4. */
-      failf(r, "start.message is not supported yet");
+    if (!message && jhas(start, "correlation_key")) {
+      failf(r, "\"correlation_key\" goes with \"message\" (a message start event)");
       return false;
     }
     if (!jvars(r, start, "variables", &vars)) return false;
   }
-  snprintf(r->where, sizeof r->where, "start");
   const struct cf_bpmn_process *proc = &r->model->processes[r->process];
-  if (proc->none_start < 0) {
-    bool timer = false;
-    for (uint32_t i = 0; i < proc->nelements; i++) {
-      const struct cf_bpmn_element *el = &r->model->elements[proc->elements[i]];
-      if (el->type == CF_BPMN_START_EVENT && el->event == CF_BPMN_EVENT_TIMER) timer = true;
-    }
-    failf(r, timer ? "timer start events are not supported yet" : "process %s has no none start event", proc->id);
-    cf_feel_value_release(&vars);
-    return false;
-  }
+  bool events = has_event_starts(r->model, r->process);
   r->activated = cf_calloc(r->model->nelements + 1, sizeof *r->activated);
-  r->insts = cf_calloc(4, sizeof *r->insts);
-  if (!r->activated || !r->insts) {
+  if (!r->activated) {
     r->oom = true;
     cf_feel_value_release(&vars);
     return false;
   }
-  r->capinsts = 4;
-  struct cf_engine_output out;
-  cf_engine_output_init(&out);
-  struct cf_error err;
-  cf_error_clear(&err);
-  struct cf_engine_env env = env_of(r);
-  struct cf_engine_instance *inst =
-      cf_engine_start(r->model, r->process, -1, vars.type == CF_FEEL_CONTEXT ? &vars : NULL, &env, &out, &err);
+  bool ok = cf__memrt_schedule_starts(&r->rt);
+  const struct cf_feel_value *v = vars.type == CF_FEEL_CONTEXT ? &vars : NULL;
+  if (!ok) {
+    /* the problem is reported */
+  } else if (message) {
+    r->rt.failed = false;
+    cf__memrt_publish(&r->rt, message, key, v, 0, NULL);
+    ok = !r->rt.failed;
+    if (ok && r->rt.root == CF__MEMRT_NONE) {
+      failf(r, "message \"%s\" started no instance of process %s (no message start event of that name%s)", message,
+            proc->id, *key ? ", or one is active for that correlation key" : "");
+      ok = false;
+    }
+  } else if (proc->none_start >= 0 && (given || !events)) {
+    struct cf_error err;
+    cf_error_clear(&err);
+    size_t index;
+    r->rt.failed = false;
+    int rc = cf__memrt_start(&r->rt, r->model, r->process, -1, v, &index, &err);
+    if (rc) {
+      if (rc == CF_ENOMEM) r->oom = true;
+      failf(r, "the engine could not start process %s: %s", proc->id, err.msg[0] ? err.msg : cf_strerror(rc));
+    }
+    ok = !rc && !r->rt.failed;
+  } else if (!events) {
+    failf(r, "process %s has no none start event", proc->id);
+    ok = false;
+  } else if (v) {
+    failf(r, "process %s has no none start event to start with \"variables\" (its start events wait for a timer, "
+             "a message or a signal)", proc->id);
+    ok = false;
+  } else {
+    /* No instance yet: timers due now (a date in the past) fire. */
+    r->rt.failed = false;
+    cf__memrt_advance(&r->rt, r->rt.now_ms);
+    ok = !r->rt.failed;
+  }
   cf_feel_value_release(&vars);
-  if (inst) {
-    r->insts[r->ninsts++] = inst;
-    take_events(r, inst, &out);
-  }
-  cf_engine_output_release(&out);
-  if (!inst) {
-    if (err.code == CF_ENOMEM) r->oom = true;
-    failf(r, "the engine could not start process %s: %s", proc->id, err.msg[0] ? err.msg : cf_strerror(err.code));
-    return false;
-  }
-  return true;
+  return ok;
 }
 
 static void run_doc(struct run *r, struct json_object *doc) {
@@ -1491,10 +1506,18 @@ static void run_doc(struct run *r, struct json_object *doc) {
     failf(r, "\"steps\" must be a list");
     return;
   }
-  if (!load_models(r, doc) || !pick_process(r, doc) || !start_instance(r, doc)) return;
+  if (!load_models(r, doc)) return;
+  cf__memrt_init(&r->rt, r->models, r->nmodels, DEFAULT_START_MS, FIRST_KEY);
+  r->rt.on_output = take_events;
+  r->rt.on_problem = take_problem;
+  r->rt.arg = r;
+  if (!pick_process(r, doc)) return;
+  r->rt.root_process = r->model->processes[r->process].id;
+  if (!start_instance(r, doc) || r->oom || r->rt.oom) return;
   size_t n = steps ? json_object_array_length(steps) : 0;
   for (size_t i = 0; i < n; i++) {
     if (!run_step(r, i + 1, json_object_array_get_idx(steps, i))) return;
+    if (r->rt.oom) r->oom = true;
     if (r->oom) return;
   }
   if (json_object_object_get_ex(doc, "expect", &exp)) {
@@ -1526,7 +1549,7 @@ int cf__scenario_run(const char *path, struct cf__scenario_result *res) {
   memset(&r, 0, sizeof r);
   r.res = res;
   r.path = path;
-  r.next_key = FIRST_KEY;
+  r.rt.root = CF__MEMRT_NONE;
   res->file = cf_strdup(path);
   r.dir = dir_of(path);
   struct json_object *doc = NULL;
@@ -1562,8 +1585,7 @@ out:
   }
   res->passed = res->nfailures == 0 && !r.oom;
   json_object_put(doc);
-  for (size_t i = 0; i < r.ninsts; i++) cf_engine_instance_free(r.insts[i]);
-  cf_free(r.insts);
+  cf__memrt_release(&r.rt);
   for (size_t i = 0; i < r.nmodels; i++) {
     cf_bpmn_model_free(r.models ? r.models[i] : NULL);
     cf_free(r.model_names ? r.model_names[i] : NULL);
@@ -1572,8 +1594,6 @@ out:
   cf_free(r.model_names);
   cf_free(r.activated);
   cf_free(r.completed);
-  cf_free(r.mi_live);
-  cf_free(r.mi_containers);
   cf_free(r.dir);
   return r.oom || !res->name || !res->file ? CF_ENOMEM : CF_OK;
 }

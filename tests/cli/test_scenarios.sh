@@ -36,9 +36,9 @@ grep -q 'is not valid JSON: .*byte' <<<"$out" && ok || bad "JSON error with byte
 out=$("$bin" test "$fx/nope.scenario.json"); rc=$?
 [ $rc -eq 1 ] && grep -q "cannot read" <<<"$out" && ok || bad "missing file fails" "$out"
 
-# Steps the engine cannot take yet fail with a clear message.
-out=$("$bin" test "$fx/unsupported.scenario.json"); rc=$?
-grep -q 'step 1 (publish_message): publish_message is not supported yet' <<<"$out" && ok || bad "unsupported step" "$out"
+# A misspelt key of a step fails, naming it.
+out=$("$bin" test "$fx/bad-step-key.scenario.json"); rc=$?
+grep -q 'step 1 (publish_message "payment-received"): unknown key "correlation" for publish_message' <<<"$out" && ok || bad "misspelt step key" "$out"
 
 # Passing: exit 0, "ok   NAME (FILE)".
 out=$("$bin" test "$fx/passing.scenario.json"); rc=$?
@@ -50,7 +50,7 @@ out=$("$bin" test "$fx"); rc=$?
 [ $rc -eq 1 ] && ok || bad "folder with failures exits 1" "$out"
 [ "$(tail -n 1 <<<"$out")" == "1 passed, 4 failed" ] && ok || bad "folder summary" "$out"
 files=$(grep -E '^(ok  |FAIL) ' <<<"$out" | sed 's/.*(\(.*\))$/\1/' | xargs -n1 basename | tr '\n' ' ')
-[ "$files" == "backing-off.scenario.json failing.scenario.json invalid.scenario.json passing.scenario.json unsupported.scenario.json " ] \
+[ "$files" == "backing-off.scenario.json bad-step-key.scenario.json failing.scenario.json invalid.scenario.json passing.scenario.json " ] \
   && ok || bad "folder order is sorted" "$files"
 
 # --json: one valid JSON document with the counts.
