@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/cf_schedule.h"
 #include "bpmn/bpmn_int.h"
 
 struct ctx {
@@ -173,6 +174,17 @@ static void check_event_data(struct ctx *c, const struct cf_bpmn_element *e) {
   }
   if (e->event == CF_BPMN_EVENT_TIMER && e->timer_kind == CF_BPMN_TIMER_NONE)
     problem(c, e, "a timer needs a timeDate, timeDuration or timeCycle");
+  if (e->event == CF_BPMN_EVENT_TIMER && e->timer_kind != CF_BPMN_TIMER_NONE && e->timer.text &&
+      !e->timer.expr) {
+    /* A static timer is checked now: a typo should not wait for the first instance. */
+    struct cf_schedule sched;
+    struct cf_error err;
+    enum cf_schedule_kind kind = e->timer_kind == CF_BPMN_TIMER_DATE       ? CF_SCHEDULE_DATE
+                                 : e->timer_kind == CF_BPMN_TIMER_DURATION ? CF_SCHEDULE_DURATION
+                                                                            : CF_SCHEDULE_CYCLE;
+    if (cf_schedule_parse(kind, e->timer.text, strlen(e->timer.text), 0, &sched, &err))
+      problem(c, e, "%s", err.msg);
+  }
   if (e->event == CF_BPMN_EVENT_SIGNAL && !cf_bpmn_value_present(&e->signal_name))
     problem(c, e, "needs a signal: a signalRef to a bpmn:signal with a name");
   if (e->event == CF_BPMN_EVENT_ERROR && e->type == CF_BPMN_END_EVENT && !cf_bpmn_value_present(&e->error_code))
