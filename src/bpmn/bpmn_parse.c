@@ -441,6 +441,11 @@ static void parse_extensions(struct parser *p, const xmlNode *node, struct cf_bp
       value_attr(p, &cw, c, "processId", "zeebe:calledElement processId", &e->called_process_id);
       e->propagate_all_child_variables = !attr_false(c, "propagateAllChildVariables");
       e->propagate_all_parent_variables = !attr_false(c, "propagateAllParentVariables");
+      if (attr_is(c, "bindingType", "versionTag")) {
+        e->called_version_tag = attr(p, c, "versionTag");
+        if (!e->called_version_tag || !*e->called_version_tag)
+          problem(p, &cw, "zeebe:calledElement bindingType=\"versionTag\" needs a versionTag");
+      }
     } else if (!strcmp(n, "calledDecision")) {
       value_attr(p, &cw, c, "decisionId", "zeebe:calledDecision decisionId", &e->called_decision_id);
       if (!e->called_decision_id.text) e->called_decision_id.text = dup(p, "");

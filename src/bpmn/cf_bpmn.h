@@ -174,6 +174,7 @@ struct cf_bpmn_element {
 
   /* Call activities: zeebe:calledElement. */
   struct cf_bpmn_value called_process_id;
+  char *called_version_tag;           /* bindingType="versionTag": the zeebe:versionTag to call, else NULL (latest) */
   bool propagate_all_child_variables; /* default true */
   bool propagate_all_parent_variables; /* default true */
 
