@@ -738,6 +738,9 @@ static int open_sub(struct run *r, uint64_t owner, uint32_t element, uint64_t sc
 
 /* Opens what a catching element (a catch event, a boundary, an event sub-process start) waits on. */
 static int open_catch(struct run *r, uint64_t owner, uint32_t element, uint64_t scope) {
+  /* A receive task waits for its message, though it has no event definition. */
+  if (el(r, element)->type == CF_BPMN_RECEIVE_TASK)
+    return open_sub(r, owner, element, scope, CF_ENGINE_SUB_MESSAGE);
   switch (el(r, element)->event) {
     case CF_BPMN_EVENT_TIMER: return open_timer(r, owner, element, scope);
     case CF_BPMN_EVENT_MESSAGE: return open_sub(r, owner, element, scope, CF_ENGINE_SUB_MESSAGE);
@@ -1722,9 +1725,8 @@ static int activate_ei(struct run *r, size_t i) {
           ce->parent == e->parent && ce->process == e->process && ce->link_name && e->link_name &&
           !strcmp(ce->link_name, e->link_name)) {
         if ((rc = push(r, W_ACTIVATE, c, in->eis[i].scope_key))) return rc;
-        i = (size_t)cf__engine_find_ei(in, key);
-        in->eis[i].state = CF_ENGINE_EI_COMPLETING;
-        return take_flows(r, i, NULL, 0);
+        /* The throw event completes as any other (its output mappings apply); it has no outgoing flow. */
+        return complete_ei(r, (size_t)cf__engine_find_ei(in, key), NULL);
       }
     }
     return CF_EINTERNAL; /* validation pairs every link throw with a catch */
