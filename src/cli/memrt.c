@@ -554,9 +554,27 @@ static void route_call_started(struct cf__memrt *rt, const struct cf__memrt_pend
   struct cf_engine_instance *parent = inst_at(rt, pi);
   if (!is_active(rt, pi) || !ei_live(parent, p->key)) return;
   const char *call_id = ei_element_id(parent, p->key);
-  const struct cf_bpmn_model *m;
-  uint32_t proc;
-  if (!p->detail || !cf__memrt_find_process(rt, p->detail, &m, &proc)) {
+  const struct cf_bpmn_model *m = NULL;
+  uint32_t proc = 0;
+  /* bindingType="versionTag": the newest model whose process has that zeebe:versionTag. */
+  const struct cf_bpmn_model *pm = cf_engine_instance_model(parent);
+  int32_t ce = call_id ? cf_bpmn_find_element(pm, call_id) : -1;
+  const char *tag = ce >= 0 ? pm->elements[ce].called_version_tag : NULL;
+  if (tag && p->detail) {
+    for (size_t k = rt->nmodels; k-- > 0 && !m;) {
+      int32_t q = rt->models[k] ? cf_bpmn_find_process(rt->models[k], p->detail) : -1;
+      if (q >= 0 && rt->models[k]->processes[q].version_tag &&
+          !strcmp(rt->models[k]->processes[q].version_tag, tag)) {
+        m = rt->models[k];
+        proc = (uint32_t)q;
+      }
+    }
+    if (!m) {
+      problem(rt, "call activity %s calls process \"%s\" with version tag \"%s\", which no model of the scenario holds",
+              call_id, p->detail, tag);
+      return;
+    }
+  } else if (!p->detail || !cf__memrt_find_process(rt, p->detail, &m, &proc)) {
     problem(rt, "call activity %s calls process \"%s\", which no model of the scenario holds (list its file in \"models\")",
             call_id, p->detail ? p->detail : "");
     return;
