@@ -68,7 +68,8 @@ static const char *const TYPE_WHAT[CF_BPMN__TYPE_COUNT] = {
 /* Event definitions the engine executes, per kind of event. */
 static const bool START_EXECUTED[CF_BPMN__EVENT_COUNT] = {
     [CF_BPMN_EVENT_NONE] = true,   [CF_BPMN_EVENT_TIMER] = true,      [CF_BPMN_EVENT_MESSAGE] = true,
-    [CF_BPMN_EVENT_SIGNAL] = true, [CF_BPMN_EVENT_ERROR] = true,      [CF_BPMN_EVENT_ESCALATION] = true};
+    [CF_BPMN_EVENT_SIGNAL] = true, [CF_BPMN_EVENT_ERROR] = true,      [CF_BPMN_EVENT_ESCALATION] = true,
+    [CF_BPMN_EVENT_COMPENSATION] = true};
 static const bool END_EXECUTED[CF_BPMN__EVENT_COUNT] = {
     [CF_BPMN_EVENT_NONE] = true,  [CF_BPMN_EVENT_TERMINATE] = true,  [CF_BPMN_EVENT_ERROR] = true,
     [CF_BPMN_EVENT_SIGNAL] = true, [CF_BPMN_EVENT_ESCALATION] = true, [CF_BPMN_EVENT_MESSAGE] = true,

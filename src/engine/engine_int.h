@@ -45,9 +45,16 @@ struct ei_priv {
   uint32_t mi_done;              /* body: completed so far */
   uint32_t mi_index;             /* inner: its loopCounter (1-based); 0 when not an inner instance */
   /* Compensation: a throw event's handlers to run (in order), and a handler's thrower. */
-  uint32_t *comp_queue;
+  struct comp_step *comp_queue;
   uint32_t ncomp, comp_pos;
   uint64_t comp_thrower;
+  uint64_t comp_scope; /* a compensation event sub-process: the scope whose records it compensates */
+};
+
+/* One handler a compensation throw runs: an activity, or a compensation event sub-process. */
+struct comp_step {
+  uint32_t element;
+  uint64_t scope; /* event sub-process: the completed sub-process instance it compensates; else 0 */
 };
 
 /*

@@ -1240,26 +1240,56 @@ static int add_comp(struct run *r, struct comp_record rec) {
  * Element instance i completes: if its activity can be compensated, or it
  * is a sub-process holding activities that can, remember it.
  */
+static int32_t compensation_esp(const struct run *r, const struct cf_bpmn_element *e);
+
 static int record_compensation(struct run *r, size_t i) {
   struct cf_engine_instance *in = r->inst;
   const struct cf_bpmn_element *e = el(r, in->eis[i].element);
   struct comp_record rec = {in->eis[i].key, in->eis[i].scope_key, in->eis[i].element, -1};
-  for (uint32_t b = 0; b < e->nboundaries; b++) {
-    const struct cf_bpmn_element *be = el(r, e->boundaries[b]);
-    if (be->event == CF_BPMN_EVENT_COMPENSATION && be->compensation_handler >= 0) {
-      rec.handler = be->compensation_handler;
-      return add_comp(r, rec);
+  if (!in->eis[i].body) {
+    /* An activity (or each inner instance of a multi-instance one) with a compensation handler. */
+    for (uint32_t b = 0; b < e->nboundaries; b++) {
+      const struct cf_bpmn_element *be = el(r, e->boundaries[b]);
+      if (be->event == CF_BPMN_EVENT_COMPENSATION && be->compensation_handler >= 0) {
+        rec.handler = be->compensation_handler;
+        return add_comp(r, rec);
+      }
     }
   }
-  if (!is_container(e)) return CF_OK;
+  /* A body or a sub-process: remembered when it holds something to compensate. */
+  if (!is_container(e) && !in->eis[i].body) return CF_OK;
+  if (!in->eis[i].body && compensation_esp(r, e) >= 0) return add_comp(r, rec);
   for (size_t k = 0; k < in->ncomps; k++)
     if (in->comps[k].scope_key == rec.ei_key) return add_comp(r, rec);
   return CF_OK;
 }
 
-/* Collects, newest first, the handlers to run for the records of scope (activity -1: all). */
-static int collect_handlers(struct run *r, uint64_t scope, int32_t activity, uint32_t **q, uint32_t *n,
-                            int depth) {
+/* A sub-process's compensation event sub-process (its start event compensates), or -1. */
+static int32_t compensation_esp(const struct run *r, const struct cf_bpmn_element *e) {
+  for (uint32_t c = 0; c < e->nchildren; c++) {
+    const struct cf_bpmn_element *ch = el(r, e->children[c]);
+    if (ch->type != CF_BPMN_EVENT_SUB_PROCESS) continue;
+    int32_t st = esp_start(r, ch);
+    if (st >= 0 && el(r, (uint32_t)st)->event == CF_BPMN_EVENT_COMPENSATION) return (int32_t)e->children[c];
+  }
+  return -1;
+}
+
+static int queue_step(struct comp_step **q, uint32_t *n, uint32_t element, uint64_t scope) {
+  struct comp_step *nq = cf_realloc(*q, (*n + 1) * sizeof **q);
+  if (!nq) return CF_ENOMEM;
+  *q = nq;
+  (*q)[(*n)++] = (struct comp_step){element, scope};
+  return CF_OK;
+}
+
+/*
+ * Collects, newest first, the handlers to run for the records of scope
+ * (activity -1: all). A completed sub-process with a compensation event
+ * sub-process runs that; otherwise its own records are compensated.
+ */
+static int collect_handlers(struct run *r, uint64_t scope, int32_t activity, struct comp_step **q,
+                            uint32_t *n, int depth) {
   struct cf_engine_instance *in = r->inst;
   for (size_t k = in->ncomps; k-- > 0;) {
     if (k >= in->ncomps) continue;
@@ -1268,16 +1298,18 @@ static int collect_handlers(struct run *r, uint64_t scope, int32_t activity, uin
     /* Compensation happens once: the record goes. */
     memmove(&in->comps[k], &in->comps[k + 1], (in->ncomps - k - 1) * sizeof *in->comps);
     in->ncomps--;
+    int rc = CF_OK;
+    int32_t esp = rec.handler < 0 ? compensation_esp(r, el(r, rec.activity)) : -1;
     if (rec.handler >= 0) {
-      uint32_t *nq = cf_realloc(*q, (*n + 1) * sizeof **q);
-      if (!nq) return CF_ENOMEM;
-      *q = nq;
-      (*q)[(*n)++] = (uint32_t)rec.handler;
+      rc = queue_step(q, n, (uint32_t)rec.handler, 0);
+    } else if (esp >= 0) {
+      /* Its event sub-process compensates it, and may throw for its inner records. */
+      rc = queue_step(q, n, (uint32_t)esp, rec.ei_key);
     } else if (depth < 64) {
-      int rc = collect_handlers(r, rec.ei_key, -1, q, n, depth + 1);
-      if (rc) return rc;
+      rc = collect_handlers(r, rec.ei_key, -1, q, n, depth + 1);
       k = in->ncomps; /* records moved: look again from the end */
     }
+    if (rc) return rc;
   }
   return CF_OK;
 }
@@ -1289,11 +1321,12 @@ static int compensation_next(struct run *r, uint64_t thrower) {
   if (t < 0) return CF_OK; /* terminated meanwhile */
   struct ei_priv *p = &in->priv[t];
   if (p->comp_pos < p->ncomp) {
-    uint32_t handler = p->comp_queue[p->comp_pos++];
+    struct comp_step step = p->comp_queue[p->comp_pos++];
     size_t h;
-    int rc = ei_add(r, handler, in->eis[t].scope_key, &h);
+    int rc = ei_add(r, step.element, in->eis[t].scope_key, &h);
     if (rc) return rc;
     in->priv[h].comp_thrower = thrower;
+    in->priv[h].comp_scope = step.scope;
     return activate_ei(r, h);
   }
   cf_free(p->comp_queue);
@@ -1307,8 +1340,20 @@ static int throw_compensation(struct run *r, size_t i) {
   struct cf_engine_instance *in = r->inst;
   const struct cf_bpmn_element *e = el(r, in->eis[i].element);
   uint64_t key = in->eis[i].key;
-  uint32_t *q = NULL, n = 0;
-  int rc = collect_handlers(r, in->eis[i].scope_key, e->compensation_activity, &q, &n, 0);
+  struct comp_step *q = NULL;
+  uint32_t n = 0;
+  /* Inside a compensation event sub-process, the scope to compensate is the sub-process it stands for. */
+  uint64_t scope = in->eis[i].scope_key;
+  for (uint64_t k = scope; k && k != in->key;) {
+    ssize_t s = cf__engine_find_ei(in, k);
+    if (s < 0) break;
+    if (in->priv[s].comp_scope) {
+      scope = in->priv[s].comp_scope;
+      break;
+    }
+    k = in->eis[s].scope_key;
+  }
+  int rc = collect_handlers(r, scope, e->compensation_activity, &q, &n, 0);
   if (rc) {
     cf_free(q);
     return rc;
@@ -1492,6 +1537,7 @@ static int inner_done(struct run *r, size_t i) {
   }
   /* The inner instance ends in its body. */
   i = (size_t)cf__engine_find_ei(in, key);
+  if ((rc = record_compensation(r, i))) return rc;
   if ((rc = close_owned(r, key))) return rc;
   i = (size_t)cf__engine_find_ei(in, key);
   in->eis[i].state = CF_ENGINE_EI_COMPLETED;
@@ -1534,6 +1580,7 @@ static int complete_body(struct run *r, size_t i) {
   }
   i = (size_t)cf__engine_find_ei(in, key);
   uint64_t scope = in->eis[i].scope_key;
+  if ((rc = record_compensation(r, i))) return rc;
   if ((rc = close_owned(r, key))) return rc;
   i = (size_t)cf__engine_find_ei(in, key);
   for (uint32_t f = 0; f < e->noutgoing; f++)

@@ -90,10 +90,15 @@ int cf_engine_instance_save(const struct cf_engine_instance *in, struct cf_buf *
     }
     if (in->priv[i].mi_index) json_object_object_add(j, "miIndex", json_object_new_int64(in->priv[i].mi_index));
     if (in->priv[i].comp_thrower) json_object_object_add(j, "compThrower", key_json(in->priv[i].comp_thrower));
+    if (in->priv[i].comp_scope) json_object_object_add(j, "compScope", key_json(in->priv[i].comp_scope));
     if (in->priv[i].ncomp) {
       struct json_object *q = json_object_new_array();
-      for (uint32_t k = 0; k < in->priv[i].ncomp; k++)
-        json_object_array_add(q, json_object_new_string(m->elements[in->priv[i].comp_queue[k]].id));
+      for (uint32_t k = 0; k < in->priv[i].ncomp; k++) {
+        struct json_object *st = json_object_new_array();
+        json_object_array_add(st, json_object_new_string(m->elements[in->priv[i].comp_queue[k].element].id));
+        json_object_array_add(st, key_json(in->priv[i].comp_queue[k].scope));
+        json_object_array_add(q, st);
+      }
       json_object_object_add(j, "compQueue", q);
       json_object_object_add(j, "compPos", json_object_new_int64(in->priv[i].comp_pos));
     }
@@ -383,16 +388,23 @@ struct cf_engine_instance *cf_engine_instance_load(const struct cf_bpmn_model *m
     in->priv[i].mi_index = (uint32_t)get_int(&l, j, "miIndex", false);
     get_value(&l, j, "miItems", &in->priv[i].mi_items);
     in->priv[i].comp_thrower = get_key(&l, j, "compThrower", false);
+    in->priv[i].comp_scope = get_key(&l, j, "compScope", false);
     struct json_object *cq = field(j, "compQueue");
     if (cq && json_object_is_type(cq, json_type_array) && json_object_array_length(cq)) {
       size_t nq = json_object_array_length(cq);
       in->priv[i].comp_queue = cf_calloc(nq, sizeof *in->priv[i].comp_queue);
       if (!in->priv[i].comp_queue) bad(&l, "out of memory");
       for (size_t k = 0; !l.bad && k < nq; k++) {
-        const char *id = json_object_get_string(json_object_array_get_idx(cq, k));
+        struct json_object *st = json_object_array_get_idx(cq, k);
+        const char *id = json_object_get_string(json_object_array_get_idx(st, 0));
+        const char *sk = json_object_get_string(json_object_array_get_idx(st, 1));
         int32_t h = id ? cf_bpmn_find_element(model, id) : -1;
-        if (h < 0) bad(&l, "an element id the model does not have");
-        else in->priv[i].comp_queue[in->priv[i].ncomp++] = (uint32_t)h;
+        if (h < 0 || !sk) {
+          bad(&l, "an element id the model does not have");
+        } else {
+          in->priv[i].comp_queue[in->priv[i].ncomp++] =
+              (struct comp_step){(uint32_t)h, strtoull(sk, NULL, 10)};
+        }
       }
       in->priv[i].comp_pos = (uint32_t)get_int(&l, j, "compPos", true);
     }

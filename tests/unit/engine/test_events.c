@@ -345,6 +345,52 @@ static void test_compensation_refunds_in_reverse_order(void **state) {
   world_end(&w);
 }
 
+static void test_compensation_of_multi_instance_and_event_sub_process(void **state) {
+  /* Each inner instance of a multi-instance task is compensated, newest first. */
+  static const char mi[] =
+      START "<bpmn:serviceTask id=\"book\"><bpmn:extensionElements><zeebe:taskDefinition type=\"book\"/></bpmn:extensionElements>"
+      "<bpmn:multiInstanceLoopCharacteristics isSequential=\"true\"><bpmn:extensionElements><zeebe:loopCharacteristics "
+      "inputCollection=\"=[1,2]\" inputElement=\"n\"/></bpmn:extensionElements></bpmn:multiInstanceLoopCharacteristics></bpmn:serviceTask>"
+      "<bpmn:boundaryEvent id=\"undo_book\" attachedToRef=\"book\"><bpmn:compensateEventDefinition/></bpmn:boundaryEvent>"
+      "<bpmn:serviceTask id=\"cancel\" isForCompensation=\"true\"><bpmn:extensionElements><zeebe:taskDefinition type=\"cancel\"/></bpmn:extensionElements></bpmn:serviceTask>"
+      "<bpmn:association id=\"a1\" sourceRef=\"undo_book\" targetRef=\"cancel\"/>"
+      "<bpmn:endEvent id=\"undo\"><bpmn:compensateEventDefinition/></bpmn:endEvent>"
+      FLOW("f1", "s", "book") FLOW("f2", "book", "undo");
+  struct world w;
+  world_start(&w, mi, NULL);
+  complete(&w, "book", NULL);
+  complete(&w, "book", NULL);
+  complete(&w, "cancel", NULL);
+  assert_int_equal(cf_engine_instance_state(w.inst), CF_ENGINE_ACTIVE);
+  complete(&w, "cancel", NULL);
+  assert_int_equal(cf_engine_instance_state(w.inst), CF_ENGINE_COMPLETED);
+  assert_int_equal(count_completed(&w, "cancel"), 2);
+  world_end(&w);
+
+  /* A completed sub-process is compensated by its compensation event sub-process, which in turn
+   * compensates what ran inside. */
+  static const char esp[] =
+      START "<bpmn:subProcess id=\"order\"><bpmn:startEvent id=\"os\"/>" TASK("charge", "charge")
+      "<bpmn:boundaryEvent id=\"undo_charge\" attachedToRef=\"charge\"><bpmn:compensateEventDefinition/></bpmn:boundaryEvent>"
+      "<bpmn:serviceTask id=\"refund\" isForCompensation=\"true\"><bpmn:extensionElements><zeebe:taskDefinition type=\"refund\"/></bpmn:extensionElements></bpmn:serviceTask>"
+      "<bpmn:association id=\"a1\" sourceRef=\"undo_charge\" targetRef=\"refund\"/>"
+      "<bpmn:endEvent id=\"oe\"/>" FLOW("o1", "os", "charge") FLOW("o2", "charge", "oe")
+      "<bpmn:subProcess id=\"undo_order\" triggeredByEvent=\"true\">"
+      "<bpmn:startEvent id=\"us\"><bpmn:compensateEventDefinition/></bpmn:startEvent>" TASK("notify", "notify")
+      "<bpmn:endEvent id=\"ue\"><bpmn:compensateEventDefinition/></bpmn:endEvent>"
+      FLOW("u1", "us", "notify") FLOW("u2", "notify", "ue") "</bpmn:subProcess></bpmn:subProcess>"
+      "<bpmn:endEvent id=\"undo\"><bpmn:compensateEventDefinition/></bpmn:endEvent>"
+      FLOW("f1", "s", "order") FLOW("f2", "order", "undo");
+  world_start(&w, esp, NULL);
+  complete(&w, "charge", NULL);
+  assert_non_null(job_of(&w, "notify"));
+  complete(&w, "notify", NULL);
+  assert_non_null(job_of(&w, "refund"));
+  complete(&w, "refund", NULL);
+  assert_int_equal(cf_engine_instance_state(w.inst), CF_ENGINE_COMPLETED);
+  world_end(&w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_timer_catch_fires_late_never_early),
@@ -359,6 +405,7 @@ int main(void) {
       cmocka_unit_test(test_call_activity_hands_over_to_the_caller),
       cmocka_unit_test(test_signal_throw_is_announced),
       cmocka_unit_test(test_compensation_refunds_in_reverse_order),
+      cmocka_unit_test(test_compensation_of_multi_instance_and_event_sub_process),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
