@@ -13,6 +13,13 @@ int cf_cli_check(int argc, char **argv);
 int cf_cli_test(int argc, char **argv);
 int cf_cli_bench(int argc, char **argv);
 
+/*
+ * Reads a whole file (at most max bytes) into a new NUL-terminated buffer
+ * (cf_free), its length in *len. NULL with why saying what went wrong (the
+ * OS error, "larger than N bytes", out of memory).
+ */
+char *cf_cli_read_file(const char *path, size_t max, size_t *len, char *why, size_t whylen);
+
 /* Prints "crmflow: " and the message to stderr. */
 void cf_cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -351,45 +351,11 @@ out:
 
 /* ------------------------------------------------------------- setup */
 
-static char *read_all(const char *path, size_t max, size_t *len, char *why, size_t whylen) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    snprintf(why, whylen, "%s", strerror(errno));
-    return NULL;
-  }
-  struct cf_buf b;
-  cf_buf_init(&b);
-  char chunk[65536];
-  size_t n;
-  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-    if (b.len + n > max) {
-      snprintf(why, whylen, "larger than %zu bytes", max);
-      goto fail;
-    }
-    if (cf_buf_append(&b, chunk, n)) {
-      snprintf(why, whylen, "out of memory");
-      goto fail;
-    }
-  }
-  if (ferror(f)) {
-    snprintf(why, whylen, "%s", strerror(errno));
-    goto fail;
-  }
-  fclose(f);
-  *len = b.len;
-  char *data = cf_buf_detach(&b);
-  if (!data) snprintf(why, whylen, "out of memory");
-  return data;
-fail:
-  fclose(f);
-  cf_buf_release(&b);
-  return NULL;
-}
 
 static struct cf_bpmn_model *load_model(const char *path) {
   char why[256];
   size_t len = 0;
-  char *xml = read_all(path, CF_BPMN_MAX_BYTES + 1, &len, why, sizeof why);
+  char *xml = cf_cli_read_file(path, CF_BPMN_MAX_BYTES + 1, &len, why, sizeof why);
   if (!xml) {
     fprintf(stderr, "crmflow bench: cannot read %s: %s\n", path, why);
     return NULL;

@@ -8,6 +8,7 @@
  * active and which completed, from the engine's events. Commands go to the
  * instance that owns the job, task or incident, wherever it is in the tree.
  */
+#include "cli/cli.h"
 #include "cli/scenario.h"
 
 #include <errno.h>
@@ -1242,42 +1243,6 @@ static bool check_expect(struct run *r, struct json_object *exp) {
 
 /* ================================================================ setup */
 
-/* Reads a whole file (up to max bytes) into a new NUL-terminated buffer. */
-static char *read_all(const char *path, size_t max, size_t *len, char *why, size_t whylen) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    snprintf(why, whylen, "%s", strerror(errno));
-    return NULL;
-  }
-  struct cf_buf b;
-  cf_buf_init(&b);
-  char chunk[65536];
-  size_t n;
-  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-    if (b.len + n > max) {
-      snprintf(why, whylen, "larger than %zu bytes", max);
-      goto fail;
-    }
-    if (cf_buf_append(&b, chunk, n)) {
-      snprintf(why, whylen, "out of memory");
-      goto fail;
-    }
-  }
-  if (ferror(f)) {
-    snprintf(why, whylen, "%s", strerror(errno));
-    goto fail;
-  }
-  fclose(f);
-  *len = b.len;
-  char *data = cf_buf_detach(&b);
-  if (!data) snprintf(why, whylen, "out of memory");
-  return data;
-fail:
-  fclose(f);
-  cf_buf_release(&b);
-  return NULL;
-}
-
 static bool load_models(struct run *r, struct json_object *doc) {
   struct json_object *jm;
   if (!json_object_object_get_ex(doc, "models", &jm) || !json_object_is_type(jm, json_type_array) ||
@@ -1312,7 +1277,7 @@ static bool load_models(struct run *r, struct json_object *doc) {
     r->model_names[r->nmodels] = path;
     char why[256];
     size_t len = 0;
-    char *xml = read_all(path, CF_BPMN_MAX_BYTES + 1, &len, why, sizeof why);
+    char *xml = cf_cli_read_file(path, CF_BPMN_MAX_BYTES + 1, &len, why, sizeof why);
     if (!xml) {
       failf(r, "model %s: cannot read it: %s", path, why);
       r->nmodels++;
@@ -1559,7 +1524,7 @@ int cf__scenario_run(const char *path, struct cf__scenario_result *res) {
   }
   char why[256];
   size_t len = 0;
-  char *text = read_all(path, SCENARIO_MAX_BYTES, &len, why, sizeof why);
+  char *text = cf_cli_read_file(path, SCENARIO_MAX_BYTES, &len, why, sizeof why);
   if (!text) {
     failf(&r, "cannot read %s: %s", path, why);
     goto out;
