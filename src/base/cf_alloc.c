@@ -1,5 +1,6 @@
 #include "base/cf_alloc.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,3 +53,14 @@ void cf_alloc_fail_after(long countdown) {
 void cf_alloc_fail_reset(void) { fail_countdown = -1; }
 
 long cf_alloc_failures(void) { return fail_count; }
+
+bool cf_grow(void **items, size_t *cap, size_t n, size_t sz) {
+  if (n < *cap) return true;
+  size_t ncap = *cap ? *cap * 2 : 8;
+  if (ncap < *cap || ncap > SIZE_MAX / (sz ? sz : 1)) return false;
+  void *p = cf_realloc(*items, ncap * sz);
+  if (!p) return false;
+  *items = p;
+  *cap = ncap;
+  return true;
+}

@@ -10,6 +10,7 @@
 #ifndef CF_BASE_ALLOC_H
 #define CF_BASE_ALLOC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Like malloc/calloc/realloc/strdup; NULL on failure (or injected failure). */
@@ -19,6 +20,13 @@ void *cf_realloc(void *p, size_t size);
 char *cf_strdup(const char *s);
 char *cf_strndup(const char *s, size_t n);
 void cf_free(void *p);
+
+/*
+ * Makes room in a growable array: when n (the count) reached *cap, doubles
+ * the capacity (8 at first) of *items, elements of size sz. False (nothing
+ * changed) when memory ran out.
+ */
+bool cf_grow(void **items, size_t *cap, size_t n, size_t sz);
 
 /*
  * Fault injection: after `countdown` more successful allocations, every

@@ -47,15 +47,6 @@ static struct cf_engine_env env_of(struct cf__memrt *rt) {
   return env;
 }
 
-static bool grow(void **items, size_t *cap, size_t n, size_t sz) {
-  if (n < *cap) return true;
-  size_t ncap = *cap ? *cap * 2 : 8;
-  void *p = cf_realloc(*items, ncap * sz);
-  if (!p) return false;
-  *items = p;
-  *cap = ncap;
-  return true;
-}
 
 __attribute__((format(printf, 2, 3))) static void problem(struct cf__memrt *rt, const char *fmt, ...) {
   struct cf_buf b;
@@ -217,7 +208,7 @@ static void take_output(struct cf__memrt *rt, size_t i, const struct cf_engine_o
   for (size_t k = 0; k < out->count; k++) {
     const struct cf_engine_event *ev = &out->events[k];
     if (!is_routed(ev->kind)) continue;
-    if (!grow((void **)&rt->queue, &rt->qcap, rt->qlen, sizeof *rt->queue)) {
+    if (!cf_grow((void **)&rt->queue, &rt->qcap, rt->qlen, sizeof *rt->queue)) {
       rt->oom = true;
       return;
     }
@@ -258,7 +249,7 @@ static bool route_apply(struct cf__memrt *rt, size_t i, const struct cf_engine_c
 
 static bool push_inst(struct cf__memrt *rt, struct cf_engine_instance *inst, size_t parent, uint64_t call,
                       const char *start_key, size_t *index) {
-  if (!grow((void **)&rt->insts, &rt->capinsts, rt->ninsts, sizeof *rt->insts)) {
+  if (!cf_grow((void **)&rt->insts, &rt->capinsts, rt->ninsts, sizeof *rt->insts)) {
     rt->oom = true;
     return false;
   }
@@ -427,7 +418,7 @@ static void correlate_message(struct cf__memrt *rt, struct cf__memrt_message *ms
       size_t c = 0;
       while (c < ncands && strcmp(cf__memrt_process_id(rt, cands[c].inst), proc)) c++;
       if (c == ncands) {
-        if (!grow((void **)&cands, &cap, ncands, sizeof *cands)) {
+        if (!cf_grow((void **)&cands, &cap, ncands, sizeof *cands)) {
           rt->oom = true;
           cf_free(cands);
           return;
@@ -528,7 +519,7 @@ static size_t broadcast(struct cf__memrt *rt, const char *name, const struct cf_
     const struct cf_engine_subscription *subs = cf_engine_subscriptions(inst_at(rt, i), &n);
     for (size_t k = 0; k < n; k++) {
       if (subs[k].kind != CF_ENGINE_SUB_SIGNAL || !streq(subs[k].name, name)) continue;
-      if (!grow((void **)&refs, &cap, nrefs, sizeof *refs)) {
+      if (!cf_grow((void **)&refs, &cap, nrefs, sizeof *refs)) {
         rt->oom = true;
         cf_free(refs);
         return 0;
@@ -721,7 +712,7 @@ static bool schedule_one(struct cf__memrt *rt, const struct cf_bpmn_model *m, ui
     problem(rt, "timer start event %s of process %s: \"%s\": %s", e->id, m->processes[p].id, text,
             err.msg[0] ? err.msg : cf_strerror(rc));
     *ok = false;
-  } else if (!grow((void **)&rt->starts, &rt->capstarts, rt->nstarts, sizeof *rt->starts)) {
+  } else if (!cf_grow((void **)&rt->starts, &rt->capstarts, rt->nstarts, sizeof *rt->starts)) {
     rt->oom = true;
     *ok = false;
   } else {
@@ -873,7 +864,7 @@ bool cf__memrt_publish(struct cf__memrt *rt, const char *name, const char *key,
     return true;
   }
   correlate_message(rt, &m);
-  if (ttl_ms > 0 && grow((void **)&rt->msgs, &rt->capmsgs, rt->nmsgs, sizeof *rt->msgs)) {
+  if (ttl_ms > 0 && cf_grow((void **)&rt->msgs, &rt->capmsgs, rt->nmsgs, sizeof *rt->msgs)) {
     rt->msgs[rt->nmsgs++] = m;
   } else {
     if (ttl_ms > 0) rt->oom = true;

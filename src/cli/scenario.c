@@ -64,16 +64,6 @@ struct run {
   char where[160]; /* "step 3 (complete_job \"approve\")" or "expect" */
 };
 
-/* Grows *items (of *cap elements of size sz) to hold one more than n. */
-static bool grow(void **items, size_t *cap, size_t n, size_t sz) {
-  if (n < *cap) return true;
-  size_t ncap = *cap ? *cap * 2 : 8;
-  void *p = cf_realloc(*items, ncap * sz);
-  if (!p) return false;
-  *items = p;
-  *cap = ncap;
-  return true;
-}
 
 /* Records one failure line: "<where>: <message>". */
 __attribute__((format(printf, 2, 3))) static void failf(struct run *r, const char *fmt, ...) {
@@ -86,7 +76,7 @@ __attribute__((format(printf, 2, 3))) static void failf(struct run *r, const cha
   va_end(ap);
   char *line = cf_buf_detach(&b);
   struct cf__scenario_result *res = r->res;
-  if (!line || !grow((void **)&res->failures, &res->cap, res->nfailures, sizeof(char *))) {
+  if (!line || !cf_grow((void **)&res->failures, &res->cap, res->nfailures, sizeof(char *))) {
     cf_free(line);
     r->oom = true;
     return;
@@ -205,7 +195,7 @@ static void take_events(void *arg, size_t i, const struct cf_engine_output *out)
     if (ev->kind == CF_ENGINE_EV_ELEMENT_ACTIVATED) {
       r->activated[el] = true;
     } else if (ev->kind == CF_ENGINE_EV_ELEMENT_COMPLETED && !ev->body) {
-      if (!grow((void **)&r->completed, &r->capcompleted, r->ncompleted, sizeof(uint32_t))) {
+      if (!cf_grow((void **)&r->completed, &r->capcompleted, r->ncompleted, sizeof(uint32_t))) {
         r->oom = true;
         return;
       }
