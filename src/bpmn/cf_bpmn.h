@@ -79,9 +79,9 @@ enum cf_bpmn_event {
 
 enum cf_bpmn_timer_kind { CF_BPMN_TIMER_NONE, CF_BPMN_TIMER_DATE, CF_BPMN_TIMER_DURATION, CF_BPMN_TIMER_CYCLE };
 
-/* A Camunda attribute value: static text, or FEEL (text after the '='). */
+/* A Camunda attribute value: static text, or FEEL when it starts with '='. */
 struct cf_bpmn_value {
-  char *text;                /* NULL when the attribute is absent */
+  char *text;                /* as written ('=' included for FEEL); NULL when the attribute is absent */
   struct cf_feel_expr *expr; /* compiled FEEL when text began with '=' */
 };
 

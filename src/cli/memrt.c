@@ -194,6 +194,7 @@ static bool is_routed(uint8_t kind) {
   case CF_ENGINE_EV_INSTANCE_COMPLETED:
   case CF_ENGINE_EV_INSTANCE_TERMINATED:
   case CF_ENGINE_EV_ERROR_TO_PARENT:
+  case CF_ENGINE_EV_ESCALATION_TO_PARENT:
   case CF_ENGINE_EV_SUBSCRIPTION_OPENED:
   case CF_ENGINE_EV_SIGNAL_THROWN:
     return true;
@@ -652,6 +653,26 @@ static void route_error(struct cf__memrt *rt, const struct cf__memrt_pending *p)
   route_apply(rt, p->inst, &cmd, "raising the incident of an error no process caught");
 }
 
+/* An escalation the called process did not catch: offered to each ancestor in turn; uncaught, nothing. */
+static void route_escalation(struct cf__memrt *rt, const struct cf__memrt_pending *p) {
+  size_t cur = p->inst;
+  while (rt->insts[cur].parent != CF__MEMRT_NONE) {
+    size_t par = rt->insts[cur].parent;
+    struct cf_engine_cmd cmd = {.kind = CF_ENGINE_CMD_CHILD_ESCALATION, .key = rt->insts[cur].parent_call,
+                                .error_code = p->detail};
+    struct cf_error err;
+    cf_error_clear(&err);
+    int rc = is_active(rt, par) ? call_apply(rt, par, &cmd, &err) : CF_ENOTFOUND;
+    if (rc == CF_OK) return;
+    if (rc != CF_ENOTFOUND) {
+      problem(rt, "handing escalation \"%s\" to the calling process %s: the engine refused it: %s",
+              p->detail ? p->detail : "", cf__memrt_process_id(rt, par), err.msg[0] ? err.msg : cf_strerror(rc));
+      return;
+    }
+    cur = par;
+  }
+}
+
 static void route(struct cf__memrt *rt, const struct cf__memrt_pending *p) {
   switch (p->kind) {
   case CF_ENGINE_EV_CALL_STARTED: route_call_started(rt, p); break;
@@ -659,6 +680,7 @@ static void route(struct cf__memrt *rt, const struct cf__memrt_pending *p) {
   case CF_ENGINE_EV_INSTANCE_COMPLETED:
   case CF_ENGINE_EV_INSTANCE_TERMINATED: route_instance_ended(rt, p); break;
   case CF_ENGINE_EV_ERROR_TO_PARENT: route_error(rt, p); break;
+  case CF_ENGINE_EV_ESCALATION_TO_PARENT: route_escalation(rt, p); break;
   case CF_ENGINE_EV_SUBSCRIPTION_OPENED: route_subscription_opened(rt, p); break;
   case CF_ENGINE_EV_SIGNAL_THROWN:
     if (p->detail) broadcast(rt, p->detail, NULL);

@@ -56,8 +56,11 @@ enum cf_engine_cmd_kind {
   CF_ENGINE_CMD_CORRELATE,          /* key: a message or signal subscription; variables of the message/signal */
   CF_ENGINE_CMD_COMPLETE_CALL,      /* key: a call activity's element instance; variables: the child's (process scope) */
   CF_ENGINE_CMD_CHILD_ERROR,        /* key: a call activity's element instance; error_code, message, variables.
-                                       CF_ENOTFOUND (nothing changes) when nothing here catches it */
+                                       CF_ENOTFOUND (nothing changes) when nothing here catches it: the caller
+                                       then offers it to the next ancestor */
   CF_ENGINE_CMD_UNCAUGHT_ERROR,     /* key: the element instance (of this instance) whose error no parent caught: raises the incident */
+  CF_ENGINE_CMD_CHILD_ESCALATION,   /* key: a call activity's element instance; error_code: the escalation code.
+                                       CF_ENOTFOUND (nothing changes) when nothing here catches it */
   CF_ENGINE__CMD_COUNT
 };
 
@@ -109,6 +112,9 @@ enum cf_engine_event_kind {
   CF_ENGINE_EV_ERROR_TO_PARENT,    /* key: the throwing element instance; detail: the error code. This instance has a
                                       parent and nothing here caught the error: the caller sends CHILD_ERROR to the
                                       parent, and UNCAUGHT_ERROR back here if the parent does not catch it either */
+  CF_ENGINE_EV_ESCALATION_TO_PARENT, /* key: the throwing element instance; detail: the escalation code. Nothing
+                                      here caught it and this instance has a parent: the caller offers it to the
+                                      ancestors (CHILD_ESCALATION); the thrower has gone on */
   CF_ENGINE__EV_COUNT
 };
 

@@ -46,7 +46,7 @@ struct ei_priv {
   uint32_t mi_index;             /* inner: its loopCounter (1-based); 0 when not an inner instance */
   /* Compensation: a throw event's handlers to run (in order), and a handler's thrower. */
   struct comp_step *comp_queue;
-  uint32_t ncomp, comp_pos;
+  uint32_t ncomp, comp_pos, comp_done;
   uint64_t comp_thrower;
   uint64_t comp_scope; /* a compensation event sub-process: the scope whose records it compensates */
 };

@@ -44,6 +44,7 @@ const char *cf_engine_event_name(enum cf_engine_event_kind kind) {
       [CF_ENGINE_EV_CALL_STARTED] = "CALL_STARTED",
       [CF_ENGINE_EV_CALL_CANCELED] = "CALL_CANCELED",
       [CF_ENGINE_EV_ERROR_TO_PARENT] = "ERROR_TO_PARENT",
+      [CF_ENGINE_EV_ESCALATION_TO_PARENT] = "ESCALATION_TO_PARENT",
   };
   if ((unsigned)kind >= CF_ENGINE__EV_COUNT) return "UNKNOWN";
   return names[kind];

@@ -987,8 +987,13 @@ static int throw_escalation(struct run *r, size_t i, const char *code, bool *int
   uint64_t owner;
   uint32_t catcher;
   *interrupted = false;
-  if (!find_catcher(r, r->inst->eis[i].key, CF_BPMN_EVENT_ESCALATION, code, &owner, &catcher))
+  if (!find_catcher(r, r->inst->eis[i].key, CF_BPMN_EVENT_ESCALATION, code, &owner, &catcher)) {
+    /* A called process's escalation may be caught around its call activity. */
+    if (r->inst->parent_instance)
+      return emit(r, CF_ENGINE_EV_ESCALATION_TO_PARENT, r->inst->eis[i].key,
+                  (int32_t)r->inst->eis[i].element, code);
     return CF_OK;
+  }
   const struct cf_bpmn_element *c = el(r, catcher);
   *interrupted = c->type == CF_BPMN_BOUNDARY_EVENT ? c->cancel_activity : c->interrupting;
   return trigger(r, owner, catcher, NULL);
@@ -1208,7 +1213,10 @@ static int complete_ei(struct run *r, size_t i, const struct cf_feel_value *doc)
       return rc;
     if (incident) return CF_OK;
     ssize_t idx = cf__engine_find_ei(in, key);
-    rc = cf__engine_propagate(in, in->eis[idx].scope_key, &outdoc, r->out, now(r));
+    /* From the parent scope; an inner instance of a multi-instance activity is its own variable
+       scope (Zeebe), so its results meet its local output element first. */
+    uint64_t from = in->priv[idx].mi_index ? key : in->eis[idx].scope_key;
+    rc = cf__engine_propagate(in, from, &outdoc, r->out, now(r));
     cf_feel_value_release(&outdoc);
     if (rc) return rc;
   }
@@ -1314,24 +1322,40 @@ static int collect_handlers(struct run *r, uint64_t scope, int32_t activity, str
   return CF_OK;
 }
 
-/* Starts the next handler of compensation throw event thrower, or lets it go on. */
+/*
+ * Compensation throw event thrower: when its handlers have not started, all
+ * start now, newest first (as Camunda 8 runs them: at once, in reverse order
+ * of completion); once the last one has completed, the thrower goes on.
+ * comp_pos counts the handlers started, comp_done those completed.
+ */
 static int compensation_next(struct run *r, uint64_t thrower) {
   struct cf_engine_instance *in = r->inst;
   ssize_t t = cf__engine_find_ei(in, thrower);
   if (t < 0) return CF_OK; /* terminated meanwhile */
-  struct ei_priv *p = &in->priv[t];
-  if (p->comp_pos < p->ncomp) {
-    struct comp_step step = p->comp_queue[p->comp_pos++];
-    size_t h;
-    int rc = ei_add(r, step.element, in->eis[t].scope_key, &h);
-    if (rc) return rc;
-    in->priv[h].comp_thrower = thrower;
-    in->priv[h].comp_scope = step.scope;
-    return activate_ei(r, h);
+  if (in->priv[t].comp_pos == 0 && in->priv[t].ncomp > 0) {
+    uint32_t n = in->priv[t].ncomp;
+    for (uint32_t k = 0; k < n; k++) {
+      t = cf__engine_find_ei(in, thrower);
+      if (t < 0) return CF_OK;
+      struct comp_step step = in->priv[t].comp_queue[k];
+      in->priv[t].comp_pos = k + 1;
+      size_t h;
+      int rc = ei_add(r, step.element, in->eis[t].scope_key, &h);
+      if (rc) return rc;
+      in->priv[h].comp_thrower = thrower;
+      in->priv[h].comp_scope = step.scope;
+      if ((rc = activate_ei(r, h))) return rc;
+    }
+    return CF_OK;
   }
+  if (in->priv[t].comp_pos > 0) {
+    /* A handler completed (take_flows calls this then). */
+    if (++in->priv[t].comp_done < in->priv[t].ncomp) return CF_OK;
+  }
+  struct ei_priv *p = &in->priv[t];
   cf_free(p->comp_queue);
   p->comp_queue = NULL;
-  p->ncomp = p->comp_pos = 0;
+  p->ncomp = p->comp_pos = p->comp_done = 0;
   return complete_ei(r, (size_t)t, NULL);
 }
 
@@ -1388,6 +1412,28 @@ static int body_counts(struct run *r, size_t b) {
   return cf__engine_set_local(in, key, "numberOfActiveInstances", 23, &v, NULL, now(r));
 }
 
+/* The variable an output element names (`=score` or `=score.x`: "score"), or NULL. */
+static const char *output_variable(const struct cf_bpmn_multi_instance *mi, size_t *len) {
+  const char *t = mi->output_element.text;
+  if (!mi->output_element.expr || !t) return NULL;
+  if (*t == '=') t++;
+  while (*t == ' ') t++;
+  const char *start = t;
+  if (!((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') || *t == '_')) return NULL;
+  while ((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') || (*t >= '0' && *t <= '9') || *t == '_') t++;
+  *len = (size_t)(t - start);
+  /* The rest may only be a path of names. */
+  for (const char *q = t; *q; q++) {
+    bool ok = *q == '.' || *q == '_' || *q == ' ' || (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+              (*q >= '0' && *q <= '9');
+    if (!ok) return NULL;
+  }
+  static const char *const reserved[] = {"null", "true", "false", NULL};
+  for (size_t i = 0; reserved[i]; i++)
+    if (strlen(reserved[i]) == *len && !memcmp(reserved[i], start, *len)) return NULL;
+  return start;
+}
+
 /* Starts inner instance number k (0-based) of body b. */
 static int start_inner(struct run *r, uint64_t body_key, uint32_t k) {
   struct cf_engine_instance *in = r->inst;
@@ -1416,6 +1462,20 @@ static int start_inner(struct run *r, uint64_t body_key, uint32_t k) {
   struct cf_feel_value counter;
   cf_feel_set_int(&counter, k + 1);
   if ((rc = cf__engine_set_local(in, key, "loopCounter", 11, &counter, r->out, now(r)))) return rc;
+  /*
+   * An output element that names a variable (`=score`, `=result.total`) makes
+   * that variable local to the inner instance, initialized to null, as Zeebe
+   * does: what a job or task of this instance sets lands there, not in a
+   * shared scope where parallel instances would overwrite each other.
+   */
+  size_t vlen = 0;
+  const char *vname = output_variable(e->multi, &vlen);
+  if (vname && !(e->multi->input_element && strlen(e->multi->input_element) == vlen &&
+                 !memcmp(e->multi->input_element, vname, vlen))) {
+    struct cf_feel_value nul;
+    cf_feel_set_null(&nul);
+    if ((rc = cf__engine_set_local(in, key, vname, vlen, &nul, r->out, now(r)))) return rc;
+  }
   if ((rc = body_counts(r, (size_t)cf__engine_find_ei(in, body_key)))) return rc;
   return activate_ei(r, (size_t)cf__engine_find_ei(in, key));
 }
@@ -1600,19 +1660,23 @@ static int activate_ei(struct run *r, size_t i) {
   uint64_t key = in->eis[i].key;
   int rc;
   in->eis[i].state = CF_ENGINE_EI_ACTIVATING;
-  if (e->ninputs) {
+  /*
+   * Input mappings, in order, each from the element's own scope: a mapping
+   * sees the targets of the ones before it, and an inner instance of a
+   * multi-instance activity its input element and loop counter.
+   */
+  for (uint32_t k = 0; k < e->ninputs; k++) {
     struct cf_feel_value doc;
     bool incident;
-    if ((rc = eval_mappings(r, i, e->inputs, e->ninputs, in->eis[i].scope_key, PH_ACTIVATE, &doc,
-                            &incident)))
-      return rc;
+    if ((rc = eval_mappings(r, i, &e->inputs[k], 1, key, PH_ACTIVATE, &doc, &incident))) return rc;
     if (incident) return CF_OK;
-    for (uint32_t k = 0; rc == CF_OK && k < doc.u.ctx->len; k++) {
-      const struct cf_feel_ctx_entry *en = &doc.u.ctx->entries[k];
+    for (uint32_t d = 0; rc == CF_OK && d < doc.u.ctx->len; d++) {
+      const struct cf_feel_ctx_entry *en = &doc.u.ctx->entries[d];
       rc = cf__engine_set_local(in, key, en->key->data, en->key->len, &en->value, r->out, now(r));
     }
     cf_feel_value_release(&doc);
     if (rc) return rc;
+    i = (size_t)cf__engine_find_ei(in, key);
   }
   ssize_t idx = cf__engine_find_ei(in, key);
   i = (size_t)idx;
@@ -2349,6 +2413,7 @@ int cf_engine_apply(struct cf_engine_instance *in, const struct cf_engine_cmd *c
     }
     case CF_ENGINE_CMD_COMPLETE_CALL:
     case CF_ENGINE_CMD_CHILD_ERROR:
+    case CF_ENGINE_CMD_CHILD_ESCALATION:
     case CF_ENGINE_CMD_UNCAUGHT_ERROR: {
       ssize_t i = cf__engine_find_ei(in, cmd->key);
       if (i < 0) return refuse(err, CF_ENOTFOUND, "no element instance with key %llu in this instance", cmd->key);
@@ -2365,18 +2430,16 @@ int cf_engine_apply(struct cf_engine_instance *in, const struct cf_engine_cmd *c
       }
       if (c->type != CF_BPMN_CALL_ACTIVITY || in->eis[i].state != CF_ENGINE_EI_ACTIVATED)
         return refuse(err, CF_ECONFLICT, "element instance %llu is not a waiting call activity", cmd->key);
-      if (cmd->kind == CF_ENGINE_CMD_CHILD_ERROR) {
+      if (cmd->kind == CF_ENGINE_CMD_CHILD_ERROR || cmd->kind == CF_ENGINE_CMD_CHILD_ESCALATION) {
+        bool error = cmd->kind == CF_ENGINE_CMD_CHILD_ERROR;
         uint64_t owner;
         uint32_t catcher;
-        if (!find_catcher(&r, cmd->key, CF_BPMN_EVENT_ERROR, cmd->error_code, &owner, &catcher)) {
-          if (!in->parent_instance)
-            return cf_error_set(err, CF_ENOTFOUND, "nothing catches error '%s' here",
-                                cmd->error_code ? cmd->error_code : "");
-          /* Up one more level: this instance is a child too. */
-          rc = emit(&r, CF_ENGINE_EV_ERROR_TO_PARENT, cmd->key, (int32_t)in->eis[i].element, cmd->error_code);
-          break;
-        }
-        rc = trigger(&r, owner, catcher, vars);
+        /* Not caught here: the caller offers it to the next ancestor. */
+        if (!find_catcher(&r, cmd->key, error ? CF_BPMN_EVENT_ERROR : CF_BPMN_EVENT_ESCALATION,
+                          cmd->error_code, &owner, &catcher))
+          return cf_error_set(err, CF_ENOTFOUND, "nothing catches %s '%s' here",
+                              error ? "error" : "escalation", cmd->error_code ? cmd->error_code : "");
+        rc = trigger(&r, owner, catcher, error ? vars : NULL);
         break;
       }
       /* The child completed: its variables come back as the call activity's result. */

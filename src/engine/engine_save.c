@@ -101,6 +101,7 @@ int cf_engine_instance_save(const struct cf_engine_instance *in, struct cf_buf *
       }
       json_object_object_add(j, "compQueue", q);
       json_object_object_add(j, "compPos", json_object_new_int64(in->priv[i].comp_pos));
+      json_object_object_add(j, "compDone", json_object_new_int64(in->priv[i].comp_done));
     }
     if ((rc = scope_json(in, &in->priv[i].scope, j))) goto out;
   }
@@ -407,6 +408,7 @@ struct cf_engine_instance *cf_engine_instance_load(const struct cf_bpmn_model *m
         }
       }
       in->priv[i].comp_pos = (uint32_t)get_int(&l, j, "compPos", true);
+      in->priv[i].comp_done = (uint32_t)get_int(&l, j, "compDone", false);
     }
     get_scope(&l, j, &in->priv[i].scope);
     in->neis++;
