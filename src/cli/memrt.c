@@ -22,6 +22,7 @@
 
 #include "base/cf_alloc.h"
 #include "base/cf_buf.h"
+#include "base/cf_json.h"
 
 /* A loop between instances is cut here (and reported). */
 #define ROUTE_LIMIT 100000
@@ -33,6 +34,7 @@ struct cf__memrt_pending {
   uint8_t kind;
   uint64_t key;
   char *detail;
+  char *variables; /* ERROR_TO_PARENT: the error's variables (JSON), or NULL */
 };
 
 /* ================================================================ basics */
@@ -218,7 +220,10 @@ static void take_output(struct cf__memrt *rt, size_t i, const struct cf_engine_o
     p->kind = ev->kind;
     p->key = ev->key;
     p->detail = NULL;
-    if (ev->detail && !(p->detail = cf_strdup(ev->detail))) {
+    p->variables = NULL;
+    if ((ev->detail && !(p->detail = cf_strdup(ev->detail))) ||
+        (ev->variables && !(p->variables = cf_strdup(ev->variables)))) {
+      cf_free(p->detail);
       rt->oom = true;
       return;
     }
@@ -270,12 +275,14 @@ static bool push_inst(struct cf__memrt *rt, struct cf_engine_instance *inst, siz
 /* Starts a top-level instance; the first of the root process becomes the root. */
 static int start_top(struct cf__memrt *rt, const struct cf_bpmn_model *m, uint32_t p, int32_t element,
                      const struct cf_feel_value *vars, const char *start_key, size_t *index,
-                     struct cf_error *err) {
+                     bool fired, struct cf_error *err) {
   struct cf_engine_output out;
   cf_engine_output_init(&out);
   struct cf_engine_env env = env_of(rt);
   if (vars && vars->type != CF_FEEL_CONTEXT) vars = NULL;
-  struct cf_engine_instance *inst = cf_engine_start(m, p, element, vars, &env, &out, err);
+  /* A start event that fired (message, signal, timer) owns the variables it brought. */
+  struct cf_engine_instance *inst = fired ? cf_engine_start_event(m, p, element, vars, &env, &out, err)
+                                          : cf_engine_start(m, p, element, vars, &env, &out, err);
   int rc = CF_OK;
   size_t i = CF__MEMRT_NONE;
   if (!inst) {
@@ -299,7 +306,7 @@ static bool start_event(struct cf__memrt *rt, const struct cf_bpmn_model *m, uin
                         const struct cf_feel_value *vars, const char *start_key) {
   struct cf_error err;
   cf_error_clear(&err);
-  int rc = start_top(rt, m, p, (int32_t)el, vars, start_key, NULL, &err);
+  int rc = start_top(rt, m, p, (int32_t)el, vars, start_key, NULL, true, &err);
   if (rc)
     problem(rt, "start event %s of process %s: the engine could not start an instance: %s", m->elements[el].id,
             m->processes[p].id, err.msg[0] ? err.msg : cf_strerror(rc));
@@ -634,21 +641,35 @@ static void route_instance_ended(struct cf__memrt *rt, const struct cf__memrt_pe
  */
 static void route_error(struct cf__memrt *rt, const struct cf__memrt_pending *p) {
   size_t cur = p->inst;
-  while (rt->insts[cur].parent != CF__MEMRT_NONE) {
+  /* The error's variables go with it to whichever catch event takes it. */
+  struct cf_feel_value vars;
+  cf_feel_set_null(&vars);
+  if (p->variables) {
+    struct cf_error jerr;
+    struct json_object *j = cf_json_parse(p->variables, strlen(p->variables), &jerr);
+    if (j && cf_feel_from_json(j, &vars)) cf_feel_set_null(&vars);
+    json_object_put(j);
+  }
+  bool done = false;
+  while (!done && rt->insts[cur].parent != CF__MEMRT_NONE) {
     size_t par = rt->insts[cur].parent;
     struct cf_engine_cmd cmd = {.kind = CF_ENGINE_CMD_CHILD_ERROR, .key = rt->insts[cur].parent_call,
-                                .error_code = p->detail};
+                                .error_code = p->detail,
+                                .variables = vars.type == CF_FEEL_CONTEXT ? &vars : NULL};
     struct cf_error err;
     cf_error_clear(&err);
     int rc = is_active(rt, par) ? call_apply(rt, par, &cmd, &err) : CF_ENOTFOUND;
-    if (rc == CF_OK) return;
-    if (rc != CF_ENOTFOUND) {
+    if (rc == CF_OK) {
+      done = true;
+    } else if (rc != CF_ENOTFOUND) {
       problem(rt, "handing error \"%s\" to the calling process %s: the engine refused it: %s", p->detail ? p->detail : "",
               cf__memrt_process_id(rt, par), err.msg[0] ? err.msg : cf_strerror(rc));
-      return;
+      done = true;
     }
     cur = par;
   }
+  cf_feel_value_release(&vars);
+  if (done) return;
   struct cf_engine_cmd cmd = {.kind = CF_ENGINE_CMD_UNCAUGHT_ERROR, .key = p->key, .error_code = p->detail};
   route_apply(rt, p->inst, &cmd, "raising the incident of an error no process caught");
 }
@@ -702,6 +723,7 @@ static bool drain(struct cf__memrt *rt) {
     }
     if (ok && !rt->oom) route(rt, &p);
     cf_free(p.detail);
+    cf_free(p.variables);
   }
   rt->qhead = rt->qlen = 0;
   return ok;
@@ -845,7 +867,10 @@ void cf__memrt_release(struct cf__memrt *rt) {
   cf_free(rt->starts);
   for (size_t i = 0; i < rt->nmsgs; i++) message_release(&rt->msgs[i]);
   cf_free(rt->msgs);
-  for (size_t i = rt->qhead; i < rt->qlen; i++) cf_free(rt->queue[i].detail);
+  for (size_t i = rt->qhead; i < rt->qlen; i++) {
+    cf_free(rt->queue[i].detail);
+    cf_free(rt->queue[i].variables);
+  }
   cf_free(rt->queue);
   memset(rt, 0, sizeof *rt);
   rt->root = CF__MEMRT_NONE;
@@ -854,7 +879,7 @@ void cf__memrt_release(struct cf__memrt *rt) {
 int cf__memrt_start(struct cf__memrt *rt, const struct cf_bpmn_model *model, uint32_t process,
                     int32_t start_element, const struct cf_feel_value *variables, size_t *index,
                     struct cf_error *err) {
-  int rc = start_top(rt, model, process, start_element, variables, NULL, index, err);
+  int rc = start_top(rt, model, process, start_element, variables, NULL, index, false, err);
   settle(rt);
   return rc;
 }

@@ -120,7 +120,8 @@ enum cf_engine_event_kind {
 
 struct cf_engine_event {
   uint8_t kind;     /* enum cf_engine_event_kind */
-  bool body;        /* element events of a multi-instance body (the container, not an inner instance) */
+  bool body;
+  char *variables;  /* ERROR_TO_PARENT: the error's variables as a JSON object, owned; else NULL */        /* element events of a multi-instance body (the container, not an inner instance) */
   uint64_t key;
   int32_t element;  /* element index (flow index for FLOW_TAKEN), or -1 */
   int64_t at_ms;
@@ -309,6 +310,18 @@ struct cf_engine_instance *cf_engine_start(const struct cf_bpmn_model *model, ui
 int cf_engine_apply(struct cf_engine_instance *inst, const struct cf_engine_cmd *cmd,
                     const struct cf_engine_env *env, struct cf_engine_output *out,
                     struct cf_error *err);
+
+/*
+ * Like cf_engine_start, for a start event that fired (a message, a signal, a
+ * timer): the variables are the event's, as Camunda 8 has it: with output
+ * mappings on the start event only the mapped ones reach the process, else
+ * all of them.
+ */
+struct cf_engine_instance *cf_engine_start_event(const struct cf_bpmn_model *model, uint32_t process,
+                                                 int32_t start_element,
+                                                 const struct cf_feel_value *variables,
+                                                 const struct cf_engine_env *env,
+                                                 struct cf_engine_output *out, struct cf_error *err);
 
 /*
  * Like cf_engine_start, for the child of a call activity: remembers the

@@ -8,7 +8,10 @@ void cf_engine_output_init(struct cf_engine_output *o) { memset(o, 0, sizeof *o)
 
 void cf_engine_output_release(struct cf_engine_output *o) {
   if (!o) return;
-  for (size_t i = 0; i < o->count; i++) cf_free(o->events[i].detail);
+  for (size_t i = 0; i < o->count; i++) {
+    cf_free(o->events[i].detail);
+    cf_free(o->events[i].variables);
+  }
   cf_free(o->events);
   cf_engine_output_init(o);
 }

@@ -21,6 +21,7 @@
 
 #include "base/cf_alloc.h"
 #include "base/cf_buf.h"
+#include "base/cf_json.h"
 #include "engine/engine_int.h"
 
 enum work_kind { W_DEAD, W_FLOW, W_ACTIVATE };
@@ -971,8 +972,19 @@ static int throw_error(struct run *r, size_t i, const char *code, const char *me
   uint32_t catcher;
   if (find_catcher(r, in->eis[i].key, CF_BPMN_EVENT_ERROR, code, &owner, &catcher))
     return trigger(r, owner, catcher, vars);
-  if (in->parent_instance)
-    return emit(r, CF_ENGINE_EV_ERROR_TO_PARENT, in->eis[i].key, (int32_t)in->eis[i].element, code);
+  if (in->parent_instance) {
+    int rc = emit(r, CF_ENGINE_EV_ERROR_TO_PARENT, in->eis[i].key, (int32_t)in->eis[i].element, code);
+    /* The error's variables travel with it to the catch event, wherever it is. */
+    if (rc == CF_OK && r->out && vars && vars->type == CF_FEEL_CONTEXT) {
+      struct json_object *j;
+      if ((rc = cf_feel_to_json(vars, &j))) return rc;
+      char *text = cf_json_dump(j);
+      json_object_put(j);
+      if (!text) return CF_ENOMEM;
+      r->out->events[r->out->count - 1].variables = text;
+    }
+    return rc;
+  }
   char msg[600];
   snprintf(msg, sizeof msg,
            "Expected to throw an error event with the code '%.100s'%s%.300s%s, but it was not "
@@ -2102,7 +2114,7 @@ static int run_finish(struct run *r) {
 
 static struct cf_engine_instance *start(const struct cf_bpmn_model *model, uint32_t process,
                                         int32_t start_element, const struct cf_feel_value *variables,
-                                        uint64_t parent_instance, uint64_t parent_ei,
+                                        bool as_event, uint64_t parent_instance, uint64_t parent_ei,
                                         const struct cf_engine_env *env, struct cf_engine_output *out,
                                         struct cf_error *err);
 
@@ -2111,7 +2123,15 @@ struct cf_engine_instance *cf_engine_start(const struct cf_bpmn_model *model, ui
                                            const struct cf_feel_value *variables,
                                            const struct cf_engine_env *env,
                                            struct cf_engine_output *out, struct cf_error *err) {
-  return start(model, process, start_element, variables, 0, 0, env, out, err);
+  return start(model, process, start_element, variables, false, 0, 0, env, out, err);
+}
+
+struct cf_engine_instance *cf_engine_start_event(const struct cf_bpmn_model *model, uint32_t process,
+                                                 int32_t start_element,
+                                                 const struct cf_feel_value *variables,
+                                                 const struct cf_engine_env *env,
+                                                 struct cf_engine_output *out, struct cf_error *err) {
+  return start(model, process, start_element, variables, true, 0, 0, env, out, err);
 }
 
 struct cf_engine_instance *cf_engine_start_child(const struct cf_bpmn_model *model, uint32_t process,
@@ -2119,12 +2139,13 @@ struct cf_engine_instance *cf_engine_start_child(const struct cf_bpmn_model *mod
                                                  uint64_t parent_instance, uint64_t parent_element_instance,
                                                  const struct cf_engine_env *env,
                                                  struct cf_engine_output *out, struct cf_error *err) {
-  return start(model, process, -1, variables, parent_instance, parent_element_instance, env, out, err);
+  return start(model, process, -1, variables, false, parent_instance, parent_element_instance, env, out,
+               err);
 }
 
 static struct cf_engine_instance *start(const struct cf_bpmn_model *model, uint32_t process,
                                         int32_t start_element, const struct cf_feel_value *variables,
-                                        uint64_t parent_instance, uint64_t parent_ei,
+                                        bool as_event, uint64_t parent_instance, uint64_t parent_ei,
                                         const struct cf_engine_env *env, struct cf_engine_output *out,
                                         struct cf_error *err) {
   if (process >= model->nprocesses) {
@@ -2158,7 +2179,7 @@ static struct cf_engine_instance *start(const struct cf_bpmn_model *model, uint3
   in->created_ms = env->now_ms;
   cf_feel_set_null(&in->root.vars);
   int rc = CF_OK;
-  if (variables && variables->type == CF_FEEL_CONTEXT) {
+  if (variables && variables->type == CF_FEEL_CONTEXT && !as_event) {
     rc = cf__engine_variable_value(variables, &in->root.vars);
     /* The instance owns its scope: never share a caller's context. */
     if (rc == CF_OK && in->root.vars.u.ctx->refs > 1) {
@@ -2179,6 +2200,8 @@ static struct cf_engine_instance *start(const struct cf_bpmn_model *model, uint3
   run_init(&r, in, env, out);
   if (rc == CF_OK)
     rc = open_esp_triggers(&r, in->key, p->elements, p->nelements);
+  /* A start event that fired completes with the event's variables (its output mappings apply). */
+  if (rc == CF_OK && as_event) rc = set_trigger(&r, (uint32_t)start, variables);
   if (rc == CF_OK) rc = push(&r, W_ACTIVATE, (uint32_t)start, in->key);
   if (rc == CF_OK) rc = run_finish(&r);
   else run_release(&r);
