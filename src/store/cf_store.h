@@ -1,0 +1,312 @@
+/*
+ * The store: every durable state of crmflow behind one interface.
+ *
+ * A backend (SQLite today, PostgreSQL next) is a table of function pointers
+ * (struct cf_store_ops), like curl's TLS backends: nothing above this layer
+ * knows SQL. The interface is shaped for several crmflow nodes sharing one
+ * database: keys come in blocks reserved in the database, an instance row
+ * carries a version for optimistic concurrency (an update that lost a race
+ * is refused with CF_ECONFLICT, never applied twice), job leases are taken
+ * with a conditional update, and every write happens inside a transaction
+ * the caller batches (group commit: one durable sync per batch).
+ *
+ * Ownership: strings and values handed in are borrowed; rows handed out are
+ * owned by the caller and released with the matching _release function.
+ * A list hands out an array: release each row, then cf_free() the array
+ * (an empty list gives NULL and 0).
+ * A store handle is used by one thread at a time; readers open their own
+ * handle (cf_store_open with CF_STORE_READONLY) so reads never wait for the
+ * writer.
+ *
+ * Errors: CF_OK, or a code with err saying what and where: CF_ENOTFOUND,
+ * CF_ECONFLICT (a concurrent change won), CF_EIO (the disk: full, read-only,
+ * corrupt file — the message says which), CF_EUNSUPPORTED (a database of a
+ * newer schema), CF_EINVAL.
+ */
+#ifndef CF_STORE_H
+#define CF_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crmflow/cf_error.h"
+
+struct cf_store;
+
+enum cf_store_flags {
+  CF_STORE_READONLY = 1 << 0, /* a reader: no writes, never blocks the writer */
+  CF_STORE_FAST = 1 << 1      /* trade durability for speed (SQLite synchronous=NORMAL) */
+};
+
+/* ------------------------------------------------------------ rows */
+
+struct cf_store_definition {
+  uint64_t key;           /* process definition key */
+  char *process_id;       /* bpmn process id */
+  int32_t version;        /* 1, 2, ... per process id */
+  char *version_tag;      /* zeebe:versionTag, or NULL */
+  uint64_t deployment_key;
+  char *resource_name;
+  char *checksum;         /* of the resource (hex SHA-256) */
+  char *xml;              /* the resource, whole (the same for every process of a resource) */
+  size_t xml_len;
+  int64_t deployed_ms;
+};
+
+enum cf_store_instance_state {
+  CF_STORE_ACTIVE,
+  CF_STORE_COMPLETED,
+  CF_STORE_TERMINATED
+};
+
+struct cf_store_instance {
+  uint64_t key;
+  uint64_t definition_key;
+  char *process_id;
+  int32_t version;         /* of the definition */
+  uint8_t state;           /* enum cf_store_instance_state */
+  bool incident;           /* an open incident in the instance */
+  char *business_key;      /* or NULL */
+  uint64_t parent_key;     /* the calling instance, or 0 */
+  int64_t started_ms, ended_ms; /* ended_ms 0 while active */
+  int64_t row_version;     /* optimistic concurrency: bumped by every update */
+  char *engine_state;      /* cf_engine_instance_save() JSON */
+  size_t engine_state_len;
+  char *variables;         /* the process-scope variables as JSON (for queries) */
+};
+
+struct cf_store_job {
+  uint64_t key;
+  uint64_t instance_key;
+  uint64_t element_instance_key;
+  char *element_id;
+  char *type;
+  int32_t retries;
+  uint8_t state;           /* enum cf_engine_job_state */
+  int64_t available_ms;    /* back-off */
+  char *worker;            /* the lease holder, or NULL */
+  int64_t lease_until_ms;  /* 0 when not leased */
+  char *headers;           /* JSON object */
+  char *error_message;
+};
+
+struct cf_store_user_task {
+  uint64_t key;
+  uint64_t instance_key;
+  uint64_t element_instance_key;
+  char *element_id;
+  char *assignee;
+  char *candidate_groups;  /* JSON array */
+  char *candidate_users;   /* JSON array */
+  char *due_date, *follow_up_date, *form_key;
+  int32_t priority;
+  int64_t created_ms;
+};
+
+struct cf_store_timer {
+  uint64_t key;
+  uint64_t instance_key;   /* 0 for a timer start event (definition_key set) */
+  uint64_t definition_key;
+  char *element_id;
+  int64_t due_ms;
+};
+
+struct cf_store_subscription {
+  uint64_t key;
+  uint64_t instance_key;
+  char *element_id;
+  uint8_t kind;            /* enum cf_engine_sub_kind */
+  char *name;
+  char *correlation_key;   /* messages */
+};
+
+struct cf_store_incident {
+  uint64_t key;
+  uint64_t instance_key;
+  uint64_t element_instance_key;
+  char *element_id;
+  uint8_t type;            /* enum cf_engine_incident_type */
+  uint64_t job_key;
+  char *message;
+  int64_t created_ms;
+};
+
+struct cf_store_message {
+  uint64_t key;
+  char *name;
+  char *correlation_key;
+  char *message_id;        /* or NULL */
+  char *variables;         /* JSON object */
+  int64_t published_ms, expires_ms;
+};
+
+/* One history event of an instance (append-only). */
+struct cf_store_event {
+  uint64_t instance_key;
+  int64_t at_ms;
+  char *kind;              /* cf_engine_event_name() */
+  uint64_t key;
+  char *element_id;        /* or NULL */
+  char *detail;            /* or NULL */
+  char *actor;             /* who or what: "cli", "worker:NAME", "timer", "api:TOKEN-NAME" */
+  char *variables;         /* JSON, for commands that carried variables; or NULL */
+};
+
+/* The rows an instance's engine state implies, replaced whole on each update. */
+struct cf_store_instance_rows {
+  struct cf_store_job *jobs;
+  size_t njobs;
+  struct cf_store_user_task *tasks;
+  size_t ntasks;
+  struct cf_store_timer *timers;
+  size_t ntimers;
+  struct cf_store_subscription *subs;
+  size_t nsubs;
+  struct cf_store_incident *incidents;
+  size_t nincidents;
+};
+
+void cf_store_definition_release(struct cf_store_definition *d);
+void cf_store_instance_release(struct cf_store_instance *i);
+void cf_store_job_release(struct cf_store_job *j);
+void cf_store_user_task_release(struct cf_store_user_task *t);
+void cf_store_timer_release(struct cf_store_timer *t);
+void cf_store_subscription_release(struct cf_store_subscription *u);
+void cf_store_incident_release(struct cf_store_incident *c);
+void cf_store_message_release(struct cf_store_message *m);
+void cf_store_event_release(struct cf_store_event *e);
+
+/* Filters for lists; zero/NULL fields do not filter. */
+struct cf_store_instance_filter {
+  const char *process_id;
+  int state;               /* -1 any, else enum cf_store_instance_state */
+  int incident;            /* -1 any, 0 without, 1 with an open incident */
+  const char *business_key;
+  size_t limit;            /* 0: a default of 1000 */
+  uint64_t after_key;      /* paging: keys greater than this */
+};
+
+struct cf_store_task_filter {
+  const char *assignee;
+  const char *group;       /* a candidate group */
+  size_t limit;
+  uint64_t after_key;
+};
+
+/* ------------------------------------------------------------ the backend table */
+
+struct cf_store_ops {
+  const char *name; /* "sqlite", "postgres" */
+
+  int (*open)(const char *location, unsigned flags, struct cf_store **out, struct cf_error *err);
+  void (*close)(struct cf_store *s);
+
+  /* A write transaction; the writer puts a batch of commands in one. A write
+   * call made without one runs in a transaction of its own; a write call that
+   * fails inside one leaves nothing of itself behind (the transaction stays
+   * open), except after CF_EIO, when the backend may have rolled it back
+   * whole (commit then says so). A failed commit rolls back. */
+  int (*begin)(struct cf_store *s, struct cf_error *err);
+  int (*commit)(struct cf_store *s, struct cf_error *err);
+  void (*rollback)(struct cf_store *s);
+
+  /* Reserves n keys (a block, unique across every node): *first .. *first + n - 1. */
+  int (*reserve_keys)(struct cf_store *s, uint64_t n, uint64_t *first, struct cf_error *err);
+
+  /* --- deployments */
+  int (*definition_find_checksum)(struct cf_store *s, const char *process_id, const char *checksum,
+                                  struct cf_store_definition *out, struct cf_error *err);
+  /* d->version <= 0: the store gives it the next version of its process id and
+   * writes it back into d->version. A (process_id, version) that exists: CF_ECONFLICT. */
+  int (*definition_insert)(struct cf_store *s, struct cf_store_definition *d, struct cf_error *err);
+  /* version 0: the latest; version_tag non-NULL: the latest with that tag */
+  int (*definition_get)(struct cf_store *s, const char *process_id, int32_t version,
+                        const char *version_tag, struct cf_store_definition *out, struct cf_error *err);
+  int (*definition_by_key)(struct cf_store *s, uint64_t key, struct cf_store_definition *out,
+                           struct cf_error *err);
+
+  /* --- instances */
+  int (*instance_insert)(struct cf_store *s, const struct cf_store_instance *i,
+                         const struct cf_store_instance_rows *rows, struct cf_error *err);
+  /* Updates if the row still has expected_version (then row_version becomes expected + 1): else CF_ECONFLICT
+   * (CF_ENOTFOUND if there is no such row) and nothing is written. insert stores i->row_version as given.
+   * Both replace the instance's side rows with rows (their instance_key is taken from i->key): jobs are
+   * upserted by key, and a job that stays keeps its lease (worker, lease_until_ms) unless its retries,
+   * state or available_ms changed (a failure or retry ended that attempt: it takes the row's worker and
+   * lease, normally none). Rows' worker/lease fields are otherwise ignored. */
+  int (*instance_update)(struct cf_store *s, const struct cf_store_instance *i, int64_t expected_version,
+                         const struct cf_store_instance_rows *rows, struct cf_error *err);
+  int (*instance_get)(struct cf_store *s, uint64_t key, struct cf_store_instance *out,
+                      struct cf_error *err);
+  /* Rows in key order, without engine_state (NULL): a list is for showing, instance_get for running. */
+  int (*instance_list)(struct cf_store *s, const struct cf_store_instance_filter *f,
+                       struct cf_store_instance **out, size_t *n, struct cf_error *err);
+  /* The instance that holds a job / user task / incident / subscription / timer key, or CF_ENOTFOUND.
+   * what: "job", "user_task", "incident", "subscription", "timer" (else CF_EINVAL). */
+  int (*instance_of)(struct cf_store *s, const char *what, uint64_t key, uint64_t *instance_key,
+                     struct cf_error *err);
+
+  /* --- jobs: leases */
+  /* Leases up to max available jobs of a type (state activatable, not leased or lease expired:
+   * lease_until_ms <= now, available_ms <= now), lowest key first, to worker until lease_until_ms.
+   * Atomic: inside the caller's transaction, or in one of its own when none is open. */
+  int (*jobs_activate)(struct cf_store *s, const char *type, size_t max, const char *worker,
+                       int64_t now_ms, int64_t lease_until_ms, struct cf_store_job **out, size_t *n,
+                       struct cf_error *err);
+  int (*job_get)(struct cf_store *s, uint64_t key, struct cf_store_job *out, struct cf_error *err);
+
+  /* --- lists */
+  int (*task_list)(struct cf_store *s, const struct cf_store_task_filter *f,
+                   struct cf_store_user_task **out, size_t *n, struct cf_error *err);
+  int (*incident_list)(struct cf_store *s, uint64_t instance_key /* 0: all */,
+                       struct cf_store_incident **out, size_t *n, struct cf_error *err);
+  /* Timers due at or before now (instance timers and start-event timers), earliest first. */
+  int (*timers_due)(struct cf_store *s, int64_t now_ms, size_t max, struct cf_store_timer **out,
+                    size_t *n, struct cf_error *err);
+  /* Inserts or replaces (by key) a timer start event's timer (instance_key ignored: 0);
+   * t->due_ms < 0 removes it. */
+  int (*timer_start_set)(struct cf_store *s, const struct cf_store_timer *t, struct cf_error *err);
+  int (*subscriptions_find)(struct cf_store *s, uint8_t kind, const char *name,
+                            const char *correlation_key /* NULL for signals */,
+                            struct cf_store_subscription **out, size_t *n, struct cf_error *err);
+
+  /* --- buffered messages */
+  /* A message_id still buffered (not expired at m->published_ms): CF_ECONFLICT. */
+  int (*message_insert)(struct cf_store *s, const struct cf_store_message *m, struct cf_error *err);
+  /* Unexpired (expires_ms > now) messages of that name and key, oldest first. */
+  int (*message_find)(struct cf_store *s, const char *name, const char *correlation_key,
+                      int64_t now_ms, struct cf_store_message **out, size_t *n, struct cf_error *err);
+  int (*message_by_id)(struct cf_store *s, const char *message_id, int64_t now_ms, bool *exists,
+                       struct cf_error *err);
+  /* *already: the message was correlated to an instance of process_id; mark: record it now
+   * (atomically with the check). */
+  int (*message_correlated)(struct cf_store *s, uint64_t message_key, const char *process_id,
+                            bool *already, bool mark, struct cf_error *err);
+  /* Removes messages with expires_ms <= now (and their correlation marks). */
+  int (*messages_expire)(struct cf_store *s, int64_t now_ms, size_t *removed, struct cf_error *err);
+
+  /* --- history */
+  int (*history_append)(struct cf_store *s, const struct cf_store_event *events, size_t n,
+                        struct cf_error *err);
+  int (*history_list)(struct cf_store *s, uint64_t instance_key, struct cf_store_event **out,
+                      size_t *n, struct cf_error *err);
+  /* Removes ended instances (and their history and side rows) that ended before before_ms, at most
+   * batch of them (0: 1000), oldest first; *removed says how many. Call again until it is 0. */
+  int (*prune)(struct cf_store *s, int64_t before_ms, size_t batch, size_t *removed,
+               struct cf_error *err);
+};
+
+/* The backends built in. */
+extern const struct cf_store_ops cf_store_sqlite;
+
+/*
+ * Opens a store at location: a file path (SQLite), or a "postgres://" URL
+ * (later). Applies pending migrations (a failed one leaves the database as
+ * it was); refuses a database of a newer schema (CF_EUNSUPPORTED).
+ * *ops receives the backend's table.
+ */
+int cf_store_open(const char *location, unsigned flags, const struct cf_store_ops **ops,
+                  struct cf_store **out, struct cf_error *err);
+
+#endif

@@ -1,0 +1,103 @@
+/*
+ * The backend-independent part of the store: choosing a backend by the
+ * location, and releasing the rows every backend hands out.
+ */
+#include <string.h>
+
+#include "base/cf_alloc.h"
+#include "store/cf_store.h"
+
+int cf_store_open(const char *location, unsigned flags, const struct cf_store_ops **ops,
+                  struct cf_store **out, struct cf_error *err) {
+  if (!location || !*location || !ops || !out)
+    return cf_error_set(err, CF_EINVAL, "cf_store_open: no database location given");
+  if (strncmp(location, "postgres://", 11) == 0 || strncmp(location, "postgresql://", 13) == 0)
+    return cf_error_set(err, CF_EUNSUPPORTED,
+                        "PostgreSQL is not built yet: use a SQLite file path for now");
+  int rc = cf_store_sqlite.open(location, flags, out, err);
+  if (rc == CF_OK) *ops = &cf_store_sqlite;
+  return rc;
+}
+
+/* ------------------------------------------------------------ releasing rows */
+
+void cf_store_definition_release(struct cf_store_definition *d) {
+  if (!d) return;
+  cf_free(d->process_id);
+  cf_free(d->version_tag);
+  cf_free(d->resource_name);
+  cf_free(d->checksum);
+  cf_free(d->xml);
+  memset(d, 0, sizeof *d);
+}
+
+void cf_store_instance_release(struct cf_store_instance *i) {
+  if (!i) return;
+  cf_free(i->process_id);
+  cf_free(i->business_key);
+  cf_free(i->engine_state);
+  cf_free(i->variables);
+  memset(i, 0, sizeof *i);
+}
+
+void cf_store_job_release(struct cf_store_job *j) {
+  if (!j) return;
+  cf_free(j->element_id);
+  cf_free(j->type);
+  cf_free(j->worker);
+  cf_free(j->headers);
+  cf_free(j->error_message);
+  memset(j, 0, sizeof *j);
+}
+
+void cf_store_user_task_release(struct cf_store_user_task *t) {
+  if (!t) return;
+  cf_free(t->element_id);
+  cf_free(t->assignee);
+  cf_free(t->candidate_groups);
+  cf_free(t->candidate_users);
+  cf_free(t->due_date);
+  cf_free(t->follow_up_date);
+  cf_free(t->form_key);
+  memset(t, 0, sizeof *t);
+}
+
+void cf_store_timer_release(struct cf_store_timer *t) {
+  if (!t) return;
+  cf_free(t->element_id);
+  memset(t, 0, sizeof *t);
+}
+
+void cf_store_subscription_release(struct cf_store_subscription *u) {
+  if (!u) return;
+  cf_free(u->element_id);
+  cf_free(u->name);
+  cf_free(u->correlation_key);
+  memset(u, 0, sizeof *u);
+}
+
+void cf_store_incident_release(struct cf_store_incident *c) {
+  if (!c) return;
+  cf_free(c->element_id);
+  cf_free(c->message);
+  memset(c, 0, sizeof *c);
+}
+
+void cf_store_message_release(struct cf_store_message *m) {
+  if (!m) return;
+  cf_free(m->name);
+  cf_free(m->correlation_key);
+  cf_free(m->message_id);
+  cf_free(m->variables);
+  memset(m, 0, sizeof *m);
+}
+
+void cf_store_event_release(struct cf_store_event *e) {
+  if (!e) return;
+  cf_free(e->kind);
+  cf_free(e->element_id);
+  cf_free(e->detail);
+  cf_free(e->actor);
+  cf_free(e->variables);
+  memset(e, 0, sizeof *e);
+}

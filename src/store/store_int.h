@@ -1,0 +1,18 @@
+/*
+ * The store layer's private parts, shared between its files and its tests.
+ * Nothing outside src/store/ and tests/unit/store/ includes this.
+ */
+#ifndef CF_STORE_INT_H
+#define CF_STORE_INT_H
+
+#include "store/cf_store.h"
+
+/*
+ * Runs SQL text (one or more statements) on a SQLite store handle, outside
+ * the statement cache. For tests and diagnostics only: tests use it to set up
+ * what they cannot reach through the interface (a schema version from the
+ * future, a page limit that makes the "disk" full). Errors as any store call.
+ */
+int cf__store_sqlite_exec(struct cf_store *s, const char *sql, struct cf_error *err);
+
+#endif

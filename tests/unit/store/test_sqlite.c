@@ -1,0 +1,924 @@
+/*
+ * Unit tests of src/store/store_sqlite.c: the SQLite backend of the store,
+ * through its table of operations, on files in a temporary folder.
+ *
+ * What a user would notice: a write lost or applied twice (optimistic
+ * concurrency, leases), a deployment not found again, a reader waiting on the
+ * writer, and a damaged, truncated, read-only or full database that crashes
+ * or half-applies a command instead of saying what is wrong.
+ *
+ * Run as root, chmod 0444 does not stop writes, so the read-only-file case
+ * is checked through a file SQLite itself refuses to write only when not root;
+ * READONLY handles are checked always. A full disk is simulated with SQLite's
+ * max_page_count (SQLITE_FULL, the very code a full disk gives).
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "base/cf_alloc.h"
+#include "store/cf_store.h"
+#include "store/store_int.h"
+
+static char tmpdir[64];
+static const struct cf_store_ops *O;
+
+/* ------------------------------------------------------------ helpers */
+
+static const char *db_path(const char *name) {
+  static char p[128];
+  snprintf(p, sizeof p, "%s/%s", tmpdir, name);
+  return p;
+}
+
+static struct cf_store *open_db(const char *name, unsigned flags) {
+  struct cf_store *s = NULL;
+  struct cf_error err = {0};
+  int rc = cf_store_open(db_path(name), flags, &O, &s, &err);
+  if (rc != CF_OK) fail_msg("open %s: %s", name, err.msg);
+  return s;
+}
+
+static int open_err(const char *name, unsigned flags, struct cf_error *err) {
+  struct cf_store *s = NULL;
+  const struct cf_store_ops *ops = NULL;
+  int rc = cf_store_open(db_path(name), flags, &ops, &s, err);
+  if (rc == CF_OK) ops->close(s);
+  return rc;
+}
+
+static void ok(int rc, const struct cf_error *err) {
+  if (rc != CF_OK) fail_msg("rc %d: %s", rc, err->msg);
+}
+
+static int setup(void **state) {
+  strcpy(tmpdir, "/tmp/cf_store_test_XXXXXX");
+  return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  DIR *d = opendir(tmpdir);
+  if (!d) return -1;
+  struct dirent *e;
+  char p[512];
+  while ((e = readdir(d))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
+    unlink(p);
+  }
+  closedir(d);
+  return rmdir(tmpdir);
+}
+
+static struct cf_store_instance instance(uint64_t key, const char *process_id) {
+  return (struct cf_store_instance){
+      .key = key,
+      .definition_key = 7,
+      .process_id = (char *)process_id,
+      .version = 1,
+      .state = CF_STORE_ACTIVE,
+      .started_ms = 1000,
+      .row_version = 1,
+      .engine_state = (char *)"{\"s\":1}",
+      .engine_state_len = 7,
+      .variables = (char *)"{\"amount\":19.99}",
+  };
+}
+
+static struct cf_store_job job(uint64_t key, const char *type, int32_t retries) {
+  return (struct cf_store_job){.key = key,
+                               .element_instance_key = key + 1000,
+                               .element_id = (char *)"task",
+                               .type = (char *)type,
+                               .retries = retries,
+                               .headers = (char *)"{}"};
+}
+
+static void free_jobs(struct cf_store_job *j, size_t n) {
+  for (size_t i = 0; i < n; i++) cf_store_job_release(&j[i]);
+  cf_free(j);
+}
+
+static size_t activate(struct cf_store *s, const char *type, size_t max, const char *worker,
+                       int64_t now, int64_t until) {
+  struct cf_store_job *j = NULL;
+  size_t n = 99;
+  struct cf_error err = {0};
+  ok(O->jobs_activate(s, type, max, worker, now, until, &j, &n, &err), &err);
+  for (size_t i = 0; i < n; i++) {
+    assert_string_equal(j[i].worker, worker);
+    assert_int_equal(j[i].lease_until_ms, until);
+  }
+  free_jobs(j, n);
+  return n;
+}
+
+static char *read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *b = malloc((size_t)n + 1);
+  assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+  fclose(f);
+  *len = (size_t)n;
+  return b;
+}
+
+/* ------------------------------------------------------------ open and migrations */
+
+static void open_dispatches_on_location(void **state) {
+  struct cf_error err = {0};
+  struct cf_store *s = NULL;
+  const struct cf_store_ops *ops = NULL;
+  assert_int_equal(cf_store_open("postgres://db/crm", 0, &ops, &s, &err), CF_EUNSUPPORTED);
+  assert_non_null(strstr(err.msg, "PostgreSQL is not built yet"));
+  assert_null(s);
+  assert_int_equal(cf_store_open("", 0, &ops, &s, &err), CF_EINVAL);
+  ok(cf_store_open(db_path("dispatch.db"), CF_STORE_FAST, &ops, &s, &err), &err);
+  assert_string_equal(ops->name, "sqlite");
+  assert_ptr_equal(ops, &cf_store_sqlite);
+  ops->close(s);
+  ops->close(NULL);
+}
+
+static void migrations_run_once_and_refuse_newer(void **state) {
+  struct cf_error err = {0};
+  struct cf_store *s = open_db("mig.db", CF_STORE_FAST);
+  uint64_t first = 0;
+  ok(O->reserve_keys(s, 10, &first, &err), &err);
+  assert_int_equal(first, 1);
+  O->close(s);
+  /* Opening again applies nothing and keeps the data: the key counter goes on. */
+  s = open_db("mig.db", CF_STORE_FAST);
+  ok(O->reserve_keys(s, 5, &first, &err), &err);
+  assert_int_equal(first, 11);
+  ok(O->reserve_keys(s, 1, &first, &err), &err);
+  assert_int_equal(first, 16);
+  ok(cf__store_sqlite_exec(s, "UPDATE schema_version SET version = 999", &err), &err);
+  O->close(s);
+  assert_int_equal(open_err("mig.db", 0, &err), CF_EUNSUPPORTED);
+  assert_non_null(strstr(err.msg, "newer crmflow (schema 999, this one knows up to 1)"));
+  assert_int_equal(open_err("mig.db", CF_STORE_READONLY, &err), CF_EUNSUPPORTED);
+  assert_non_null(strstr(err.msg, "schema 999"));
+}
+
+static void failed_migration_leaves_the_file_as_it_was(void **state) {
+  struct cf_error err = {0};
+  struct cf_store *s = open_db("badmig.db", CF_STORE_FAST);
+  /* Claim schema 0 while the tables exist: migration 1 then meets a table it creates. */
+  ok(cf__store_sqlite_exec(s, "UPDATE schema_version SET version = 0", &err), &err);
+  O->close(s);
+  size_t n1, n2;
+  char *before = read_file(db_path("badmig.db"), &n1);
+  assert_int_equal(open_err("badmig.db", 0, &err), CF_EIO);
+  assert_non_null(strstr(err.msg, "migration 1 failed"));
+  assert_non_null(strstr(err.msg, "already exists"));
+  assert_non_null(strstr(err.msg, "badmig.db"));
+  char *after = read_file(db_path("badmig.db"), &n2);
+  assert_int_equal(n1, n2);
+  assert_memory_equal(before, after, n1);
+  /* And again: the same refusal, nothing half-applied in between. */
+  assert_int_equal(open_err("badmig.db", 0, &err), CF_EIO);
+  assert_non_null(strstr(err.msg, "migration 1 failed"));
+  free(before);
+  free(after);
+}
+
+static void foreign_and_garbage_files_are_refused(void **state) {
+  struct cf_error err = {0};
+  /* Garbage: not a database at all. */
+  FILE *f = fopen(db_path("garbage.db"), "wb");
+  for (int i = 0; i < 1000; i++) fputs("this is no database ", f);
+  fclose(f);
+  for (int ro = 0; ro < 2; ro++) {
+    assert_int_equal(open_err("garbage.db", ro ? CF_STORE_READONLY : 0, &err), CF_EIO);
+    assert_non_null(strstr(err.msg, "garbage.db is not a crmflow database"));
+    assert_non_null(strstr(err.msg, "file is not a database"));
+  }
+  /* A SQLite database of something else: not migrated into. */
+  struct cf_store *s = open_db("foreign.db", CF_STORE_FAST);
+  ok(cf__store_sqlite_exec(s, "DROP TABLE schema_version", &err), &err);
+  O->close(s);
+  assert_int_equal(open_err("foreign.db", 0, &err), CF_EIO);
+  assert_non_null(strstr(err.msg, "foreign.db is not a crmflow database"));
+  /* A reader on a file that does not exist does not create it. */
+  assert_int_equal(open_err("missing.db", CF_STORE_READONLY, &err), CF_EIO);
+  assert_non_null(strstr(err.msg, "missing.db"));
+  assert_int_equal(access(db_path("missing.db"), F_OK), -1);
+}
+
+static void truncated_database_is_an_error_not_a_crash(void **state) {
+  struct cf_error err = {0};
+  struct cf_store *s = open_db("trunc.db", CF_STORE_FAST);
+  struct cf_store_event ev[50];
+  char detail[400];
+  memset(detail, 'x', sizeof detail - 1);
+  detail[sizeof detail - 1] = '\0';
+  for (int i = 0; i < 50; i++)
+    ev[i] = (struct cf_store_event){.instance_key = 5, .at_ms = i, .kind = (char *)"ELEMENT_COMPLETED",
+                                    .key = (uint64_t)i, .detail = detail};
+  for (int round = 0; round < 10; round++) ok(O->history_append(s, ev, 50, &err), &err);
+  O->close(s);
+  struct stat sb;
+  assert_int_equal(stat(db_path("trunc.db"), &sb), 0);
+  assert_true(sb.st_size > 8 * 4096);
+  assert_int_equal(truncate(db_path("trunc.db"), sb.st_size / 2), 0);
+  int rc = cf_store_open(db_path("trunc.db"), 0, &O, &s, &err);
+  if (rc == CF_OK) {
+    /* If opening passed, reading the lost pages must fail cleanly. */
+    struct cf_store_event *out = NULL;
+    size_t n = 0;
+    rc = O->history_list(s, 5, &out, &n, &err);
+    O->close(s);
+    assert_null(out);
+  }
+  assert_int_equal(rc, CF_EIO);
+  assert_non_null(strstr(err.msg, "trunc.db"));
+}
+
+static void read_only_file_and_handles(void **state) {
+  struct cf_error err = {0};
+  struct cf_store *w = open_db("ro.db", CF_STORE_FAST);
+  struct cf_store_instance i = instance(100, "order");
+  struct cf_store_job j = job(101, "mail", 3);
+  struct cf_store_instance_rows rows = {.jobs = &j, .njobs = 1};
+  ok(O->instance_insert(w, &i, &rows, &err), &err);
+  O->close(w);
+
+  struct cf_store *r = open_db("ro.db", CF_STORE_READONLY);
+  struct cf_store_instance got;
+  ok(O->instance_get(r, 100, &got, &err), &err);
+  cf_store_instance_release(&got);
+  /* A reader never writes: every write call is refused and changes nothing. */
+  uint64_t first;
+  struct cf_store_job *jobs = NULL;
+  size_t n = 0;
+  struct cf_store_timer t = {.key = 9, .definition_key = 7, .element_id = (char *)"start", .due_ms = 5};
+  struct cf_store_event ev = {.instance_key = 100, .kind = (char *)"X"};
+  struct cf_store_message m = {.key = 3, .name = (char *)"paid"};
+  bool already;
+  assert_int_equal(O->begin(r, &err), CF_EINVAL);
+  assert_non_null(strstr(err.msg, "read-only"));
+  assert_int_equal(O->reserve_keys(r, 1, &first, &err), CF_EINVAL);
+  i.row_version = 1;
+  assert_int_equal(O->instance_update(r, &i, 1, &rows, &err), CF_EINVAL);
+  assert_int_equal(O->instance_insert(r, &i, &rows, &err), CF_EINVAL);
+  assert_int_equal(O->jobs_activate(r, "mail", 5, "w", 0, 10, &jobs, &n, &err), CF_EINVAL);
+  assert_int_equal(O->timer_start_set(r, &t, &err), CF_EINVAL);
+  assert_int_equal(O->history_append(r, &ev, 1, &err), CF_EINVAL);
+  assert_int_equal(O->message_insert(r, &m, &err), CF_EINVAL);
+  assert_int_equal(O->message_correlated(r, 3, "order", &already, true, &err), CF_EINVAL);
+  assert_int_equal(O->prune(r, 1000000, 10, &n, &err), CF_EINVAL);
+  struct cf_store_job jg;
+  ok(O->job_get(r, 101, &jg, &err), &err);
+  assert_null(jg.worker);
+  cf_store_job_release(&jg);
+  O->close(r);
+
+  /* A file the user may not write: refused at open, naming the file. Root writes anyway. */
+  if (geteuid() != 0) {
+    assert_int_equal(chmod(db_path("ro.db"), 0444), 0);
+    assert_int_equal(open_err("ro.db", 0, &err), CF_EIO);
+    assert_non_null(strstr(err.msg, "ro.db is read-only"));
+    chmod(db_path("ro.db"), 0644);
+  }
+}
+
+static void disk_full_is_a_clear_error_and_nothing_is_half_stored(void **state) {
+  struct cf_error err = {0};
+  struct cf_store *s = open_db("full.db", CF_STORE_FAST);
+  /* The database may not grow any more: SQLITE_FULL, as a full disk gives. */
+  ok(cf__store_sqlite_exec(s, "PRAGMA max_page_count = 1", &err), &err);
+  size_t big = 256 * 1024;
+  char *state_json = malloc(big);
+  memset(state_json, 'a', big);
+  struct cf_store_instance i = instance(200, "order");
+  i.engine_state = state_json;
+  i.engine_state_len = big;
+  struct cf_store_job j = job(201, "mail", 3);
+  struct cf_store_instance_rows rows = {.jobs = &j, .njobs = 1};
+  assert_int_equal(O->instance_insert(s, &i, &rows, &err), CF_EIO);
+  assert_non_null(strstr(err.msg, "the disk is full"));
+  struct cf_store_instance got;
+  assert_int_equal(O->instance_get(s, 200, &got, &err), CF_ENOTFOUND);
+  assert_int_equal(O->job_get(s, 201, &(struct cf_store_job){0}, &err), CF_ENOTFOUND);
+  /* Inside the caller's transaction: the call fails whole; the batch does not commit it. */
+  ok(O->begin(s, &err), &err);
+  assert_int_equal(O->instance_insert(s, &i, &rows, &err), CF_EIO);
+  assert_non_null(strstr(err.msg, "the disk is full"));
+  (void)O->commit(s, &err);
+  assert_int_equal(O->instance_get(s, 200, &got, &err), CF_ENOTFOUND);
+  /* Space again: the handle still works. */
+  ok(cf__store_sqlite_exec(s, "PRAGMA max_page_count = 1000000", &err), &err);
+  ok(O->instance_insert(s, &i, &rows, &err), &err);
+  ok(O->instance_get(s, 200, &got, &err), &err);
+  assert_int_equal(got.engine_state_len, big);
+  cf_store_instance_release(&got);
+  free(state_json);
+  O->close(s);
+}
+
+/* ------------------------------------------------------------ deployments */
+
+static void deployments_version_and_are_found_again(void **state) {
+  struct cf_error err = {0};
+  struct cf_store *s = open_db("defs.db", CF_STORE_FAST);
+  const char xml[] = "<definitions>\0binary-safe</definitions>";
+  struct cf_store_definition d = {.key = 10, .process_id = (char *)"order", .deployment_key = 9,
+                                  .resource_name = (char *)"order.bpmn", .checksum = (char *)"aa",
+                                  .xml = (char *)xml, .xml_len = sizeof xml - 1, .deployed_ms = 5};
+  ok(O->definition_insert(s, &d, &err), &err);
+  assert_int_equal(d.version, 1);
+  struct cf_store_definition got;
+  ok(O->definition_find_checksum(s, "order", "aa", &got, &err), &err);
+  assert_int_equal(got.key, 10);
+  assert_int_equal(got.version, 1);
+  assert_int_equal(got.xml_len, sizeof xml - 1);
+  assert_memory_equal(got.xml, xml, sizeof xml - 1);
+  assert_null(got.version_tag);
+  assert_string_equal(got.resource_name, "order.bpmn");
+  assert_int_equal(got.deployment_key, 9);
+  assert_int_equal(got.deployed_ms, 5);
+  cf_store_definition_release(&got);
+  assert_int_equal(O->definition_find_checksum(s, "order", "bb", &got, &err), CF_ENOTFOUND);
+
+  d = (struct cf_store_definition){.key = 11, .process_id = (char *)"order", .deployment_key = 12,
+                                   .version_tag = (char *)"v2", .resource_name = (char *)"order.bpmn",
+                                   .checksum = (char *)"bb", .xml = (char *)"<x/>", .xml_len = 4};
+  ok(O->definition_insert(s, &d, &err), &err);
+  assert_int_equal(d.version, 2);
+  d.key = 12, d.version = 0, d.version_tag = NULL, d.checksum = (char *)"cc";
+  ok(O->definition_insert(s, &d, &err), &err);
+  assert_int_equal(d.version, 3);
+  /* Another process id counts its own versions. */
+  d.key = 13, d.version = 0, d.process_id = (char *)"lead";
+  ok(O->definition_insert(s, &d, &err), &err);
+  assert_int_equal(d.version, 1);
+  /* A version that exists (a concurrent deploy won): a conflict, nothing stored. */
+  d.key = 14, d.version = 1;
+  assert_int_equal(O->definition_insert(s, &d, &err), CF_ECONFLICT);
+  assert_int_equal(O->definition_by_key(s, 14, &got, &err), CF_ENOTFOUND);
+
+  ok(O->definition_get(s, "order", 0, NULL, &got, &err), &err);
+  assert_int_equal(got.version, 3);
+  assert_int_equal(got.key, 12);
+  cf_store_definition_release(&got);
+  ok(O->definition_get(s, "order", 1, NULL, &got, &err), &err);
+  assert_int_equal(got.key, 10);
+  cf_store_definition_release(&got);
+  ok(O->definition_get(s, "order", 0, "v2", &got, &err), &err);
+  assert_int_equal(got.version, 2);
+  assert_string_equal(got.version_tag, "v2");
+  cf_store_definition_release(&got);
+  ok(O->definition_by_key(s, 13, &got, &err), &err);
+  assert_string_equal(got.process_id, "lead");
+  cf_store_definition_release(&got);
+  assert_int_equal(O->definition_get(s, "order", 9, NULL, &got, &err), CF_ENOTFOUND);
+  assert_non_null(strstr(err.msg, "version 9"));
+  assert_int_equal(O->definition_get(s, "order", 0, "v9", &got, &err), CF_ENOTFOUND);
+  assert_int_equal(O->definition_get(s, "nope", 0, NULL, &got, &err), CF_ENOTFOUND);
+  assert_non_null(strstr(err.msg, "nope"));
+  O->close(s);
+}
+
+/* ------------------------------------------------------------ instances */
+
+static void instances_store_their_rows_and_conflict(void **state) {
+  struct cf_error err = {0};
+  struct cf_store *s = open_db("inst.db", CF_STORE_FAST);
+  struct cf_store_instance i = instance(100, "order");
+  i.business_key = (char *)"order-1";
+  struct cf_store_job jobs[2] = {job(101, "mail", 3), job(102, "charge", 1)};
+  struct cf_store_user_task task = {.key = 103, .element_instance_key = 1103,
+                                    .element_id = (char *)"approve", .assignee = (char *)"ann",
+                                    .candidate_groups = (char *)"[\"sales\",\"ops\"]",
+                                    .priority = 50, .created_ms = 1000};
+  struct cf_store_timer timer = {.key = 104, .element_id = (char *)"wait", .due_ms = 5000};
+  struct cf_store_subscription sub = {.key = 105, .element_id = (char *)"paid", .kind = 0,
+                                      .name = (char *)"payment", .correlation_key = (char *)"o-1"};
+  struct cf_store_incident inc = {.key = 106, .element_instance_key = 1106,
+                                  .element_id = (char *)"gw", .type = 2,
+                                  .message = (char *)"no flow", .created_ms = 1001};
+  struct cf_store_instance_rows rows = {jobs, 2, &task, 1, &timer, 1, &sub, 1, &inc, 1};
+  ok(O->instance_insert(s, &i, &rows, &err), &err);
+  /* The same key again: refused. */
+  assert_int_equal(O->instance_insert(s, &i, NULL, &err), CF_ECONFLICT);
+
+  struct cf_store_instance got;
+  ok(O->instance_get(s, 100, &got, &err), &err);
+  assert_string_equal(got.process_id, "order");
+  assert_string_equal(got.business_key, "order-1");
+  assert_int_equal(got.row_version, 1);
+  assert_int_equal(got.engine_state_len, 7);
+  assert_string_equal(got.engine_state, "{\"s\":1}");
+  assert_string_equal(got.variables, "{\"amount\":19.99}");
+  assert_int_equal(got.definition_key, 7);
+  assert_int_equal(got.started_ms, 1000);
+  cf_store_instance_release(&got);
+
+  static const char *whats[] = {"job", "user_task", "timer", "subscription", "incident"};
+  for (int k = 0; k < 5; k++) {
+    uint64_t ik = 0;
+    ok(O->instance_of(s, whats[k], (uint64_t)(k == 0 ? 101 : 102 + k), &ik, &err), &err);
+    assert_int_equal(ik, 100);
+  }
+  uint64_t ik;
+  assert_int_equal(O->instance_of(s, "job", 999, &ik, &err), CF_ENOTFOUND);
+  assert_int_equal(O->instance_of(s, "bogus", 101, &ik, &err), CF_EINVAL);
+
+  /* An update from version 1 succeeds and bumps the version... */
+  i.variables = (char *)"{\"amount\":20}";
+  i.incident = true;
+  ok(O->instance_update(s, &i, 1, &rows, &err), &err);
+  ok(O->instance_get(s, 100, &got, &err), &err);
+  assert_int_equal(got.row_version, 2);
+  assert_true(got.incident);
+  cf_store_instance_release(&got);
+  /* ...and a second writer that also read version 1 loses, writing nothing. */
+  i.variables = (char *)"{\"amount\":0}";
+  struct cf_store_instance_rows none = {0};
+  assert_int_equal(O->instance_update(s, &i, 1, &none, &err), CF_ECONFLICT);
+  assert_non_null(strstr(err.msg, "100"));
+  ok(O->instance_get(s, 100, &got, &err), &err);
+  assert_string_equal(got.variables, "{\"amount\":20}");
+  assert_int_equal(got.row_version, 2);
+  cf_store_instance_release(&got);
+  ok(O->instance_of(s, "user_task", 103, &ik, &err), &err);
+  i.key = 555;
+  assert_int_equal(O->instance_update(s, &i, 1, &none, &err), CF_ENOTFOUND);
+  i.key = 100;
+
+  /* Lists. */
+  struct cf_store_instance i2 = instance(200, "lead");
+  i2.state = CF_STORE_COMPLETED;
+  i2.ended_ms = 3000;
+  ok(O->instance_insert(s, &i2, NULL, &err), &err);
+  struct cf_store_instance *list = NULL;
+  size_t n = 0;
+  struct cf_store_instance_filter f = {.state = -1, .incident = -1};
+  ok(O->instance_list(s, &f, &list, &n, &err), &err);
+  assert_int_equal(n, 2);
+  assert_int_equal(list[0].key, 100);
+  assert_null(list[0].engine_state);
+  for (size_t k = 0; k < n; k++) cf_store_instance_release(&list[k]);
+  cf_free(list);
+  f = (struct cf_store_instance_filter){.process_id = "lead", .state = CF_STORE_COMPLETED, .incident = 0};
+  ok(O->instance_list(s, &f, &list, &n, &err), &err);
+  assert_int_equal(n, 1);
+  assert_int_equal(list[0].key, 200);
+  cf_store_instance_release(&list[0]);
+  cf_free(list);
+  f = (struct cf_store_instance_filter){.business_key = "order-1", .state = -1, .incident = 1};
+  ok(O->instance_list(s, &f, &list, &n, &err), &err);
+  assert_int_equal(n, 1);
+  cf_store_instance_release(&list[0]);
+  cf_free(list);
+  f = (struct cf_store_instance_filter){.state = -1, .incident = -1, .after_key = 100, .limit = 5};
+  ok(O->instance_list(s, &f, &list, &n, &err), &err);
+  assert_int_equal(n, 1);
+  assert_int_equal(list[0].key, 200);
+  cf_store_instance_release(&list[0]);
+  cf_free(list);
+
+  struct cf_store_user_task *tasks = NULL;
+  struct cf_store_task_filter tf = {.group = "ops"};
+  ok(O->task_list(s, &tf, &tasks, &n, &err), &err);
+  assert_int_equal(n, 1);
+  assert_string_equal(tasks[0].assignee, "ann");
+  assert_int_equal(tasks[0].priority, 50);
+  cf_store_user_task_release(&tasks[0]);
+  cf_free(tasks);
+  tf = (struct cf_store_task_filter){.group = "hr"};
+  ok(O->task_list(s, &tf, &tasks, &n, &err), &err);
+  assert_int_equal(n, 0);
+  assert_null(tasks);
+  tf = (struct cf_store_task_filter){.assignee = "ann"};
+  ok(O->task_list(s, &tf, &tasks, &n, &err), &err);
+  assert_int_equal(n, 1);
+  cf_store_user_task_release(&tasks[0]);
+  cf_free(tasks);
+
+  struct cf_store_incident *incs = NULL;
+  ok(O->incident_list(s, 0, &incs, &n, &err), &err);
+  assert_int_equal(n, 1);
+  assert_string_equal(incs[0].message, "no flow");
+  assert_int_equal(incs[0].instance_key, 100);
+  cf_store_incident_release(&incs[0]);
+  cf_free(incs);
+  ok(O->incident_list(s, 200, &incs, &n, &err), &err);
+  assert_int_equal(n, 0);
+
+  struct cf_store_subscription *subs = NULL;
+  ok(O->subscriptions_find(s, 0, "payment", "o-1", &subs, &n, &err), &err);
+  assert_int_equal(n, 1);
+  assert_int_equal(subs[0].instance_key, 100);
+  cf_store_subscription_release(&subs[0]);
+  cf_free(subs);
+  ok(O->subscriptions_find(s, 0, "payment", "o-2", &subs, &n, &err), &err);
+  assert_int_equal(n, 0);
+
+  /* Replacing the rows: the task, timer, subscription and incident go away. */
+  struct cf_store_instance_rows fewer = {.jobs = jobs, .njobs = 2};
+  i.incident = false;
+  ok(O->instance_update(s, &i, 2, &fewer, &err), &err);
+  assert_int_equal(O->instance_of(s, "user_task", 103, &ik, &err), CF_ENOTFOUND);
+  assert_int_equal(O->instance_of(s, "timer", 104, &ik, &err), CF_ENOTFOUND);
+  assert_int_equal(O->instance_of(s, "subscription", 105, &ik, &err), CF_ENOTFOUND);
+  assert_int_equal(O->instance_of(s, "incident", 106, &ik, &err), CF_ENOTFOUND);
+  ok(O->instance_of(s, "job", 102, &ik, &err), &err);
+  O->close(s);
+}
+
+static void leases_hold_until_they_expire(void **state) {
+  struct cf_error err = {0};
+  struct cf_store *s = open_db("lease.db", CF_STORE_FAST);
+  struct cf_store_instance i = instance(100, "order");
+  struct cf_store_job jobs[3] = {job(102, "mail", 3), job(101, "mail", 3), job(103, "charge", 3)};
+  struct cf_store_instance_rows rows = {.jobs = jobs, .njobs = 3};
+  ok(O->instance_insert(s, &i, &rows, &err), &err);
+
+  /* Lowest key first, at most max. */
+  struct cf_store_job *got = NULL;
+  size_t n = 0;
+  ok(O->jobs_activate(s, "mail", 1, "w1", 100, 200, &got, &n, &err), &err);
+  assert_int_equal(n, 1);
+  assert_int_equal(got[0].key, 101);
+  assert_int_equal(got[0].instance_key, 100);
+  assert_string_equal(got[0].type, "mail");
+  assert_int_equal(got[0].retries, 3);
+  free_jobs(got, n);
+  assert_int_equal(activate(s, "mail", 10, "w1", 100, 200), 1); /* 102 only */
+  /* Leased: not activated again before the lease ends... */
+  assert_int_equal(activate(s, "mail", 10, "w2", 150, 250), 0);
+  assert_int_equal(activate(s, "mail", 0, "w2", 150, 250), 0);
+  /* ...then available to another worker. */
+  assert_int_equal(activate(s, "mail", 10, "w2", 200, 300), 2);
+  struct cf_store_job j;
+  ok(O->job_get(s, 101, &j, &err), &err);
+  assert_string_equal(j.worker, "w2");
+  assert_int_equal(j.lease_until_ms, 300);
+  cf_store_job_release(&j);
+
+  /* An instance update that leaves the job as it is keeps the lease. */
+  i.variables = (char *)"{\"x\":1}";
+  ok(O->instance_update(s, &i, 1, &rows, &err), &err);
+  ok(O->job_get(s, 101, &j, &err), &err);
+  assert_string_equal(j.worker, "w2");
+  assert_int_equal(j.lease_until_ms, 300);
+  cf_store_job_release(&j);
+  assert_int_equal(activate(s, "mail", 10, "w3", 250, 400), 0);
+
+  /* A failure with back-off ends the attempt: free again, but only after the back-off. */
+  jobs[1].retries = 2;
+  jobs[1].available_ms = 500;
+  jobs[1].error_message = (char *)"smtp down";
+  ok(O->instance_update(s, &i, 2, &rows, &err), &err);
+  ok(O->job_get(s, 101, &j, &err), &err);
+  assert_null(j.worker);
+  assert_int_equal(j.lease_until_ms, 0);
+  assert_int_equal(j.retries, 2);
+  assert_string_equal(j.error_message, "smtp down");
+  cf_store_job_release(&j);
+  assert_int_equal(activate(s, "mail", 10, "w3", 499, 600), 1); /* 102: w2's lease ended at 300 */
+  ok(O->job_get(s, 101, &j, &err), &err);
+  assert_null(j.worker);
+  cf_store_job_release(&j);
+  assert_int_equal(activate(s, "mail", 10, "w3", 500, 600), 1);
+
+  /* No retries left (state failed): never activated. */
+  jobs[1].retries = 0;
+  jobs[1].state = 1;
+  ok(O->instance_update(s, &i, 3, &rows, &err), &err);
+  assert_int_equal(activate(s, "mail", 10, "w4", 10000, 20000), 1); /* 102 only */
+  assert_int_equal(activate(s, "mail", 10, "w4", 30000, 40000), 1);
+
+  /* A job no longer in the rows is gone. */
+  struct cf_store_instance_rows one = {.jobs = &jobs[2], .njobs = 1};
+  ok(O->instance_update(s, &i, 4, &one, &err), &err);
+  assert_int_equal(O->job_get(s, 102, &j, &err), CF_ENOTFOUND);
+  assert_int_equal(O->job_get(s, 101, &j, &err), CF_ENOTFOUND);
+  assert_int_equal(activate(s, "mail", 10, "w5", 90000, 99000), 0);
+  assert_int_equal(activate(s, "charge", 10, "w5", 90000, 99000), 1);
+
+  /* Inside the caller's transaction: the leases go with its rollback. */
+  ok(O->begin(s, &err), &err);
+  assert_int_equal(activate(s, "charge", 10, "w6", 200000, 300000), 1);
+  O->rollback(s);
+  ok(O->job_get(s, 103, &j, &err), &err);
+  assert_string_equal(j.worker, "w5");
+  cf_store_job_release(&j);
+  O->close(s);
+}
+
+static void reader_does_not_wait_for_the_writer(void **state) {
+  struct cf_error err = {0};
+  struct cf_store *w = open_db("rw.db", 0); /* durable: synchronous=FULL */
+  struct cf_store_instance a = instance(1, "order"), b = instance(2, "order");
+  ok(O->instance_insert(w, &a, NULL, &err), &err);
+  struct cf_store *r = open_db("rw.db", CF_STORE_READONLY);
+  ok(O->begin(w, &err), &err);
+  assert_int_equal(O->begin(w, &err), CF_EINVAL);
+  ok(O->instance_insert(w, &b, NULL, &err), &err);
+  uint64_t first;
+  ok(O->reserve_keys(w, 100, &first, &err), &err);
+  /* The writer holds its transaction: the reader sees the last commit, at once. */
+  struct cf_store_instance got;
+  ok(O->instance_get(r, 1, &got, &err), &err);
+  cf_store_instance_release(&got);
+  assert_int_equal(O->instance_get(r, 2, &got, &err), CF_ENOTFOUND);
+  ok(O->commit(w, &err), &err);
+  ok(O->instance_get(r, 2, &got, &err), &err);
+  cf_store_instance_release(&got);
+  assert_int_equal(O->commit(w, &err), CF_EINVAL);
+  /* A rolled back batch leaves nothing. */
+  ok(O->begin(w, &err), &err);
+  struct cf_store_instance c = instance(3, "order");
+  ok(O->instance_insert(w, &c, NULL, &err), &err);
+  O->rollback(w);
+  assert_int_equal(O->instance_get(w, 3, &got, &err), CF_ENOTFOUND);
+  uint64_t again;
+  ok(O->reserve_keys(w, 1, &again, &err), &err);
+  assert_int_equal(again, first + 100);
+  O->close(r);
+  O->close(w);
+}
+
+/* ------------------------------------------------------------ timers, messages, history */
+
+static void timers_come_due_in_order(void **state) {
+  struct cf_error err = {0};
+  struct cf_store *s = open_db("timers.db", CF_STORE_FAST);
+  struct cf_store_timer start = {.key = 50, .definition_key = 7, .element_id = (char *)"daily",
+                                 .due_ms = 300};
+  ok(O->timer_start_set(s, &start, &err), &err);
+  struct cf_store_instance i = instance(100, "order");
+  struct cf_store_timer t = {.key = 101, .element_id = (char *)"wait", .due_ms = 200};
+  struct cf_store_instance_rows rows = {.timers = &t, .ntimers = 1};
+  ok(O->instance_insert(s, &i, &rows, &err), &err);
+  struct cf_store_timer *due = NULL;
+  size_t n = 0;
+  ok(O->timers_due(s, 199, 10, &due, &n, &err), &err);
+  assert_int_equal(n, 0);
+  ok(O->timers_due(s, 300, 10, &due, &n, &err), &err);
+  assert_int_equal(n, 2);
+  assert_int_equal(due[0].key, 101);
+  assert_int_equal(due[0].instance_key, 100);
+  assert_int_equal(due[1].key, 50);
+  assert_int_equal(due[1].instance_key, 0);
+  assert_int_equal(due[1].definition_key, 7);
+  assert_string_equal(due[1].element_id, "daily");
+  for (size_t k = 0; k < n; k++) cf_store_timer_release(&due[k]);
+  cf_free(due);
+  /* Rescheduled (a cycle), then removed. */
+  start.due_ms = 1000;
+  ok(O->timer_start_set(s, &start, &err), &err);
+  ok(O->timers_due(s, 999, 1, &due, &n, &err), &err);
+  assert_int_equal(n, 1);
+  assert_int_equal(due[0].key, 101);
+  cf_store_timer_release(&due[0]);
+  cf_free(due);
+  start.due_ms = -1;
+  ok(O->timer_start_set(s, &start, &err), &err);
+  ok(O->timers_due(s, 5000, 10, &due, &n, &err), &err);
+  assert_int_equal(n, 1);
+  cf_store_timer_release(&due[0]);
+  cf_free(due);
+  /* An instance update without the timer removes it; a start timer stays put. */
+  start.due_ms = 400;
+  ok(O->timer_start_set(s, &start, &err), &err);
+  ok(O->instance_update(s, &i, 1, &(struct cf_store_instance_rows){0}, &err), &err);
+  ok(O->timers_due(s, 5000, 10, &due, &n, &err), &err);
+  assert_int_equal(n, 1);
+  assert_int_equal(due[0].key, 50);
+  cf_store_timer_release(&due[0]);
+  cf_free(due);
+  O->close(s);
+}
+
+static void messages_buffer_deduplicate_and_expire(void **state) {
+  struct cf_error err = {0};
+  struct cf_store *s = open_db("msg.db", CF_STORE_FAST);
+  struct cf_store_message m = {.key = 1, .name = (char *)"paid", .correlation_key = (char *)"o-1",
+                               .message_id = (char *)"mid-1", .variables = (char *)"{\"a\":1}",
+                               .published_ms = 100, .expires_ms = 1000};
+  ok(O->message_insert(s, &m, &err), &err);
+  struct cf_store_message m2 = m;
+  m2.key = 2, m2.message_id = NULL, m2.expires_ms = 2000;
+  ok(O->message_insert(s, &m2, &err), &err);
+  struct cf_store_message *found = NULL;
+  size_t n = 0;
+  ok(O->message_find(s, "paid", "o-1", 500, &found, &n, &err), &err);
+  assert_int_equal(n, 2);
+  assert_int_equal(found[0].key, 1);
+  assert_string_equal(found[0].variables, "{\"a\":1}");
+  assert_string_equal(found[0].message_id, "mid-1");
+  for (size_t k = 0; k < n; k++) cf_store_message_release(&found[k]);
+  cf_free(found);
+  ok(O->message_find(s, "paid", "o-2", 500, &found, &n, &err), &err);
+  assert_int_equal(n, 0);
+  bool exists = false;
+  ok(O->message_by_id(s, "mid-1", 500, &exists, &err), &err);
+  assert_true(exists);
+  ok(O->message_by_id(s, "mid-9", 500, &exists, &err), &err);
+  assert_false(exists);
+  /* The same id while the first is buffered: refused. */
+  m.key = 3;
+  assert_int_equal(O->message_insert(s, &m, &err), CF_ECONFLICT);
+  assert_non_null(strstr(err.msg, "mid-1"));
+  /* At most once per process id. */
+  bool already = true;
+  ok(O->message_correlated(s, 1, "order", &already, false, &err), &err);
+  assert_false(already);
+  ok(O->message_correlated(s, 1, "order", &already, true, &err), &err);
+  assert_false(already);
+  ok(O->message_correlated(s, 1, "order", &already, true, &err), &err);
+  assert_true(already);
+  ok(O->message_correlated(s, 1, "lead", &already, false, &err), &err);
+  assert_false(already);
+  /* Expiry: at expires_ms the message is gone, and its id is free again. */
+  ok(O->message_find(s, "paid", "o-1", 1000, &found, &n, &err), &err);
+  assert_int_equal(n, 1);
+  cf_store_message_release(&found[0]);
+  cf_free(found);
+  ok(O->message_by_id(s, "mid-1", 1000, &exists, &err), &err);
+  assert_false(exists);
+  size_t removed = 0;
+  ok(O->messages_expire(s, 1000, &removed, &err), &err);
+  assert_int_equal(removed, 1);
+  ok(O->message_correlated(s, 1, "order", &already, false, &err), &err);
+  assert_false(already);
+  m.key = 4, m.published_ms = 1500, m.expires_ms = 3000;
+  ok(O->message_insert(s, &m, &err), &err);
+  O->close(s);
+}
+
+static void history_appends_lists_and_prunes(void **state) {
+  struct cf_error err = {0};
+  struct cf_store *s = open_db("hist.db", CF_STORE_FAST);
+  struct cf_store_instance live = instance(1, "order"), old = instance(2, "order"),
+                           older = instance(3, "order");
+  old.state = CF_STORE_COMPLETED, old.ended_ms = 200;
+  older.state = CF_STORE_TERMINATED, older.ended_ms = 100;
+  struct cf_store_job j = job(30, "mail", 1);
+  struct cf_store_instance_rows rows = {.jobs = &j, .njobs = 1};
+  ok(O->instance_insert(s, &live, NULL, &err), &err);
+  ok(O->instance_insert(s, &old, NULL, &err), &err);
+  ok(O->instance_insert(s, &older, &rows, &err), &err);
+  /* 40 events: two batches of 16 and 8 single rows. */
+  struct cf_store_event ev[40];
+  char details[40][16];
+  for (int k = 0; k < 40; k++) {
+    snprintf(details[k], sizeof details[k], "d%d", k);
+    ev[k] = (struct cf_store_event){.instance_key = (uint64_t)(k % 2 ? 2 : 3), .at_ms = k,
+                                    .kind = (char *)"ELEMENT_ACTIVATED", .key = (uint64_t)k,
+                                    .element_id = k % 3 ? (char *)"task" : NULL,
+                                    .detail = details[k], .actor = (char *)"cli",
+                                    .variables = k == 4 ? (char *)"{\"v\":4}" : NULL};
+  }
+  ok(O->history_append(s, ev, 40, &err), &err);
+  ok(O->history_append(s, ev, 0, &err), &err);
+  struct cf_store_event *h = NULL;
+  size_t n = 0;
+  ok(O->history_list(s, 3, &h, &n, &err), &err);
+  assert_int_equal(n, 20);
+  for (size_t k = 0; k < n; k++) {
+    assert_int_equal(h[k].key, 2 * k);
+    assert_int_equal(h[k].at_ms, (int64_t)(2 * k));
+    assert_string_equal(h[k].detail, details[2 * k]);
+    assert_string_equal(h[k].actor, "cli");
+    if ((2 * k) % 3)
+      assert_string_equal(h[k].element_id, "task");
+    else
+      assert_null(h[k].element_id);
+  }
+  assert_string_equal(h[2].variables, "{\"v\":4}");
+  for (size_t k = 0; k < n; k++) cf_store_event_release(&h[k]);
+  cf_free(h);
+
+  size_t removed = 99;
+  ok(O->prune(s, 150, 10, &removed, &err), &err);
+  assert_int_equal(removed, 1);
+  struct cf_store_instance got;
+  assert_int_equal(O->instance_get(s, 3, &got, &err), CF_ENOTFOUND);
+  assert_int_equal(O->job_get(s, 30, &(struct cf_store_job){0}, &err), CF_ENOTFOUND);
+  ok(O->history_list(s, 3, &h, &n, &err), &err);
+  assert_int_equal(n, 0);
+  ok(O->history_list(s, 2, &h, &n, &err), &err);
+  assert_int_equal(n, 20);
+  for (size_t k = 0; k < n; k++) cf_store_event_release(&h[k]);
+  cf_free(h);
+  ok(O->prune(s, 100000, 1, &removed, &err), &err);
+  assert_int_equal(removed, 1);
+  ok(O->prune(s, 100000, 1, &removed, &err), &err);
+  assert_int_equal(removed, 0);
+  ok(O->instance_get(s, 1, &got, &err), &err); /* active: never pruned */
+  cf_store_instance_release(&got);
+  ok(O->history_list(s, 2, &h, &n, &err), &err);
+  assert_int_equal(n, 0);
+  O->close(s);
+}
+
+/* ------------------------------------------------------------ out of memory */
+
+static void out_of_memory_while_building_rows(void **state) {
+  struct cf_error err = {0};
+  struct cf_store *s = open_db("oom.db", CF_STORE_FAST);
+  struct cf_store_instance i = instance(100, "order");
+  i.business_key = (char *)"b";
+  struct cf_store_job jobs[3] = {job(101, "mail", 3), job(102, "mail", 3), job(103, "mail", 3)};
+  jobs[0].error_message = (char *)"e";
+  struct cf_store_instance_rows rows = {.jobs = jobs, .njobs = 3};
+  ok(O->instance_insert(s, &i, &rows, &err), &err);
+  struct cf_store_event ev[3] = {
+      {.instance_key = 100, .kind = (char *)"A", .detail = (char *)"x", .actor = (char *)"cli"},
+      {.instance_key = 100, .kind = (char *)"B", .element_id = (char *)"e"},
+      {.instance_key = 100, .kind = (char *)"C", .variables = (char *)"{}"}};
+  ok(O->history_append(s, ev, 3, &err), &err);
+
+  int failures = 0;
+  for (long k = 0;; k++) {
+    struct cf_store_job *got = NULL;
+    size_t n = 77;
+    cf_alloc_fail_after(k);
+    int rc = O->jobs_activate(s, "mail", 10, "w", 0, 100, &got, &n, &err);
+    cf_alloc_fail_reset();
+    if (rc == CF_OK) {
+      assert_int_equal(n, 3);
+      free_jobs(got, n);
+      break;
+    }
+    failures++;
+    assert_int_equal(rc, CF_ENOMEM);
+    assert_null(got);
+    assert_int_equal(n, 77);
+    /* Nothing was leased. */
+    struct cf_store_job j;
+    ok(O->job_get(s, 101, &j, &err), &err);
+    assert_null(j.worker);
+    cf_store_job_release(&j);
+  }
+  assert_true(failures > 3);
+
+  for (long k = 0;; k++) {
+    struct cf_store_instance got = {.key = 12345};
+    struct cf_store_instance *list = NULL;
+    struct cf_store_event *h = NULL;
+    size_t n = 0;
+    cf_alloc_fail_after(k);
+    int rc = O->instance_get(s, 100, &got, &err);
+    if (rc == CF_OK) rc = O->history_list(s, 100, &h, &n, &err);
+    if (rc == CF_OK) {
+      for (size_t e = 0; e < n; e++) cf_store_event_release(&h[e]);
+      cf_free(h);
+      h = NULL;
+      rc = O->instance_list(s, NULL, &list, &n, &err);
+    }
+    cf_alloc_fail_reset();
+    bool loaded = got.key == 100;
+    if (loaded) cf_store_instance_release(&got);
+    if (rc == CF_OK) {
+      assert_int_equal(n, 1);
+      cf_store_instance_release(&list[0]);
+      cf_free(list);
+      break;
+    }
+    assert_int_equal(rc, CF_ENOMEM);
+    assert_null(list);
+    assert_null(h);
+    if (!loaded) assert_int_equal(got.key, 12345); /* untouched on failure */
+  }
+  O->close(s);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(open_dispatches_on_location),
+      cmocka_unit_test(migrations_run_once_and_refuse_newer),
+      cmocka_unit_test(failed_migration_leaves_the_file_as_it_was),
+      cmocka_unit_test(foreign_and_garbage_files_are_refused),
+      cmocka_unit_test(truncated_database_is_an_error_not_a_crash),
+      cmocka_unit_test(read_only_file_and_handles),
+      cmocka_unit_test(disk_full_is_a_clear_error_and_nothing_is_half_stored),
+      cmocka_unit_test(deployments_version_and_are_found_again),
+      cmocka_unit_test(instances_store_their_rows_and_conflict),
+      cmocka_unit_test(leases_hold_until_they_expire),
+      cmocka_unit_test(reader_does_not_wait_for_the_writer),
+      cmocka_unit_test(timers_come_due_in_order),
+      cmocka_unit_test(messages_buffer_deduplicate_and_expire),
+      cmocka_unit_test(history_appends_lists_and_prunes),
+      cmocka_unit_test(out_of_memory_while_building_rows),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
