@@ -25,6 +25,7 @@
   X(UNSUPPORTED, "not supported")                                    \
   X(LIMIT, "limit exceeded")                                         \
   X(CONFLICT, "conflict")                                            \
+  X(UNAVAILABLE, "unavailable")                                      \
   X(INTERNAL, "internal error")
 
 enum cf_errno {

@@ -183,6 +183,7 @@ struct cf_store_instance_filter {
   int state;               /* -1 any, else enum cf_store_instance_state */
   int incident;            /* -1 any, 0 without, 1 with an open incident */
   const char *business_key;
+  uint64_t parent_key;     /* 0: any; else the children of that instance */
   size_t limit;            /* 0: a default of 1000 */
   uint64_t after_key;      /* paging: keys greater than this */
 };
@@ -210,6 +211,11 @@ struct cf_store_ops {
   int (*begin)(struct cf_store *s, struct cf_error *err);
   int (*commit)(struct cf_store *s, struct cf_error *err);
   void (*rollback)(struct cf_store *s);
+  /* One operation of a batch, inside the caller's transaction: op_end(keep=false) undoes what the
+   * operation wrote and leaves the transaction open for the next. op_end says CF_EIO when the
+   * database rolled back the whole transaction (a full disk, an I/O error). */
+  int (*op_begin)(struct cf_store *s, struct cf_error *err);
+  int (*op_end)(struct cf_store *s, bool keep, struct cf_error *err);
 
   /* Reserves n keys (a block, unique across every node): *first .. *first + n - 1. */
   int (*reserve_keys)(struct cf_store *s, uint64_t n, uint64_t *first, struct cf_error *err);
@@ -225,6 +231,10 @@ struct cf_store_ops {
                         const char *version_tag, struct cf_store_definition *out, struct cf_error *err);
   int (*definition_by_key)(struct cf_store *s, uint64_t key, struct cf_store_definition *out,
                            struct cf_error *err);
+  /* Every definition (latest_only: the latest version of each process id), by process id and
+   * version, without the xml (NULL). */
+  int (*definition_list)(struct cf_store *s, bool latest_only, struct cf_store_definition **out,
+                         size_t *n, struct cf_error *err);
 
   /* --- instances */
   int (*instance_insert)(struct cf_store *s, const struct cf_store_instance *i,

@@ -19,6 +19,7 @@
  *
  * This is the only file that talks to SQLite (tests/check_layers.sh).
  */
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
@@ -129,6 +130,15 @@ static const char *const migrations[] = {
   X(SAVEPOINT, "SAVEPOINT cf_call")                                                                \
   X(RELEASE, "RELEASE cf_call")                                                                    \
   X(ROLLBACK_TO, "ROLLBACK TO cf_call")                                                            \
+  X(OP_SAVEPOINT, "SAVEPOINT cf_op")                                                               \
+  X(OP_RELEASE, "RELEASE cf_op")                                                                   \
+  X(OP_ROLLBACK_TO, "ROLLBACK TO cf_op")                                                           \
+  X(DEF_ALL_LATEST, "SELECT key, process_id, version, version_tag, deployment_key, resource_name," \
+                    " checksum, NULL, deployed_ms FROM definitions d WHERE version ="              \
+                    " (SELECT max(version) FROM definitions e WHERE e.process_id = d.process_id)"  \
+                    " ORDER BY process_id")                                                        \
+  X(DEF_ALL, "SELECT key, process_id, version, version_tag, deployment_key, resource_name,"        \
+             " checksum, NULL, deployed_ms FROM definitions ORDER BY process_id, version")         \
   X(KEYS, "UPDATE keys SET next = next + ?1 WHERE id = 1 RETURNING next - ?1")                     \
   X(DEF_CHECKSUM, "SELECT " DEF_COLS " FROM definitions WHERE process_id = ?1 AND checksum = ?2"   \
                   " ORDER BY version DESC LIMIT 1")                                                \
@@ -232,7 +242,8 @@ static const char *const stmt_sql[] = {
 };
 
 /* instance_list: one statement per combination of the filters in use. */
-enum { LIST_PROCESS = 1, LIST_STATE = 2, LIST_INCIDENT = 4, LIST_BUSINESS = 8, LIST_VARIANTS = 16 };
+enum { LIST_PROCESS = 1, LIST_STATE = 2, LIST_INCIDENT = 4, LIST_BUSINESS = 8, LIST_PARENT = 16,
+       LIST_VARIANTS = 32 };
 
 struct cf_store {
   sqlite3 *db;
@@ -246,29 +257,71 @@ struct cf_store {
 
 /*
  * Turns a SQLite result into a crmflow error that says what happened to
- * which file, in words a user can act on.
+ * which file, in words a user can act on. rc is the extended result code
+ * (SQLITE_OPEN_EXRESCODE): a read-only folder and a read-only file are told
+ * apart by it. For an I/O error the OS errno (sqlite3_system_errno) says
+ * which: a file that may not grow (EFBIG, RLIMIT_FSIZE) or a full disk or
+ * quota fails a write() with it instead of SQLITE_FULL.
  */
 static int fail_msg(struct cf_store *s, int rc, const char *msg, struct cf_error *err,
                     const char *what) {
   const char *path = s ? s->path : "?";
+  int sys = s && s->db ? sqlite3_system_errno(s->db) : 0;
   if (!msg) msg = sqlite3_errstr(rc);
   switch (rc & 0xff) {
   case SQLITE_NOMEM:
     return cf_error_set(err, CF_ENOMEM, "%s: out of memory (%s)", what, msg);
+  case SQLITE_IOERR: {
+    /* A failed fsync may have left the data on disk, or not: say only what is known. */
+    const char *stored = rc == SQLITE_IOERR_FSYNC || rc == SQLITE_IOERR_DIR_FSYNC
+                             ? "it may not have been stored"
+                             : "nothing of it was stored";
+    if (sys == ENOSPC || sys == EDQUOT)
+      return cf_error_set(err, CF_EIO,
+                          "%s: the disk is full writing %s (%s; free space, then retry); %s",
+                          what, path, strerror(sys), stored);
+    if (sys == EFBIG)
+      return cf_error_set(err, CF_EIO,
+                          "%s: %s cannot grow: it reached the file size limit of this process"
+                          " (%s; raise ulimit -f, or free space, then retry); %s",
+                          what, path, strerror(sys), stored);
+    if (sys)
+      return cf_error_set(err, CF_EIO, "%s: an I/O error on %s (%s: %s)", what, path, msg,
+                          strerror(sys));
+    return cf_error_set(err, CF_EIO, "%s: an I/O error on %s (%s)", what, path, msg);
+  }
   case SQLITE_FULL:
-    return cf_error_set(err, CF_EIO, "%s: the disk is full (%s: %s); nothing of it was stored",
+    return cf_error_set(err, CF_EIO,
+                        "%s: the disk is full writing %s (%s; free space, then retry);"
+                        " nothing of it was stored",
                         what, path, msg);
   case SQLITE_READONLY:
+    if (rc == SQLITE_READONLY_DIRECTORY)
+      return cf_error_set(err, CF_EIO,
+                          "%s: the folder of %s is read-only, so SQLite cannot create the"
+                          " %s-wal and -shm files it needs beside the database, even to read"
+                          " it (make the folder writable)",
+                          what, path, path);
+    if (rc == SQLITE_READONLY_CANTINIT || rc == SQLITE_READONLY_RECOVERY)
+      return cf_error_set(err, CF_EIO,
+                          "%s: %s needs its %s-shm set up or recovered, which a reader may not"
+                          " do (%s): open it once for writing, or make %s-shm writable",
+                          what, path, path, msg, path);
     return cf_error_set(err, CF_EIO, "%s: %s is read-only (%s)", what, path, msg);
   case SQLITE_NOTADB:
-    return cf_error_set(err, CF_EIO, "%s is not a crmflow database (%s)", path, msg);
+    return cf_error_set(err, CF_EIO,
+                        "%s: %s is not a crmflow database, or it is corrupt (%s): check the path,"
+                        " or restore it from a backup",
+                        what, path, msg);
   case SQLITE_CORRUPT:
     return cf_error_set(err, CF_EIO,
-                        "%s is damaged, truncated or not a crmflow database (%s);"
-                        " restore it from a backup",
-                        path, msg);
+                        "%s: %s is corrupt: damaged or truncated (%s); restore it from a backup",
+                        what, path, msg);
   case SQLITE_CANTOPEN:
-    return cf_error_set(err, CF_EIO, "cannot open %s (%s)", path, msg);
+    if (sys)
+      return cf_error_set(err, CF_EIO, "%s: cannot open %s (%s: %s)", what, path, msg,
+                          strerror(sys));
+    return cf_error_set(err, CF_EIO, "%s: cannot open %s (%s)", what, path, msg);
   case SQLITE_BUSY:
   case SQLITE_LOCKED:
     return cf_error_set(err, CF_ECONFLICT, "%s: %s is locked by another writer (%s)", what, path,
@@ -525,6 +578,7 @@ static bool read_event(sqlite3_stmt *st, void *row) {
   return ok;
 }
 
+static void rel_definition(void *r) { cf_store_definition_release(r); }
 static void rel_instance(void *r) { cf_store_instance_release(r); }
 static void rel_job(void *r) { cf_store_job_release(r); }
 static void rel_task(void *r) { cf_store_user_task_release(r); }
@@ -1183,17 +1237,19 @@ static int sq_instance_list(struct cf_store *s, const struct cf_store_instance_f
   struct cf_store_instance_filter none = {.state = -1, .incident = -1};
   if (!f) f = &none;
   unsigned mask = (f->process_id ? LIST_PROCESS : 0) | (f->state >= 0 ? LIST_STATE : 0) |
-                  (f->incident >= 0 ? LIST_INCIDENT : 0) | (f->business_key ? LIST_BUSINESS : 0);
+                  (f->incident >= 0 ? LIST_INCIDENT : 0) | (f->business_key ? LIST_BUSINESS : 0) |
+                  (f->parent_key ? LIST_PARENT : 0);
   if (!s->list_st[mask]) {
     char sql[512];
     snprintf(sql, sizeof sql,
              "SELECT key, definition_key, process_id, version, state, incident, business_key,"
              " parent_key, started_ms, ended_ms, row_version, NULL, variables FROM instances"
-             " WHERE key > ?1%s%s%s%s ORDER BY key LIMIT ?6",
+             " WHERE key > ?1%s%s%s%s%s ORDER BY key LIMIT ?6",
              mask & LIST_PROCESS ? " AND process_id = ?2" : "",
              mask & LIST_STATE ? " AND state = ?3" : "",
              mask & LIST_INCIDENT ? " AND incident = ?4" : "",
-             mask & LIST_BUSINESS ? " AND business_key = ?5" : "");
+             mask & LIST_BUSINESS ? " AND business_key = ?5" : "",
+             mask & LIST_PARENT ? " AND parent_key = ?7" : "");
     int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->list_st[mask], NULL);
     if (rc != SQLITE_OK) return fail(s, rc, err, what);
   }
@@ -1203,6 +1259,7 @@ static int sq_instance_list(struct cf_store *s, const struct cf_store_instance_f
   if (mask & LIST_STATE) b |= sqlite3_bind_int(st, 3, f->state);
   if (mask & LIST_INCIDENT) b |= sqlite3_bind_int(st, 4, f->incident ? 1 : 0);
   if (mask & LIST_BUSINESS) b |= bind_text(st, 5, f->business_key);
+  if (mask & LIST_PARENT) b |= bind_key(st, 7, f->parent_key);
   if (b) return bind_failed(s, st, err, what);
   return fetch_all(s, st, sizeof **out, read_instance, rel_instance, (void **)out, n, err, what);
 }
@@ -1576,6 +1633,35 @@ out:
   return r;
 }
 
+/* ------------------------------------------------------------ operations inside a batch */
+
+static int sq_op_begin(struct cf_store *s, struct cf_error *err) {
+  if (!in_tx(s)) return cf_error_set(err, CF_EINVAL, "an operation needs an open transaction");
+  return exec_stmt(s, ST_OP_SAVEPOINT, err, "starting an operation");
+}
+
+static int sq_op_end(struct cf_store *s, bool keep, struct cf_error *err) {
+  /* After SQLITE_FULL or an I/O error SQLite may have rolled back the whole transaction. */
+  if (!in_tx(s))
+    return cf_error_set(err, CF_EIO, "the transaction was rolled back by the database (an I/O error?)");
+  int r = CF_OK;
+  if (!keep) r = exec_stmt(s, ST_OP_ROLLBACK_TO, err, "undoing an operation");
+  if (in_tx(s)) {
+    int rr = exec_stmt(s, ST_OP_RELEASE, r == CF_OK ? err : NULL, "ending an operation");
+    if (r == CF_OK) r = rr;
+  }
+  return r;
+}
+
+static int sq_definition_list(struct cf_store *s, bool latest_only, struct cf_store_definition **out,
+                              size_t *n, struct cf_error *err) {
+  sqlite3_stmt *st = NULL;
+  int r = prep(s, latest_only ? ST_DEF_ALL_LATEST : ST_DEF_ALL, &st, err);
+  if (r) return r;
+  return fetch_all(s, st, sizeof **out, read_definition, rel_definition, (void **)out, n, err,
+                   "listing definitions");
+}
+
 /* ------------------------------------------------------------ the table */
 
 const struct cf_store_ops cf_store_sqlite = {
@@ -1590,6 +1676,9 @@ const struct cf_store_ops cf_store_sqlite = {
     .definition_insert = sq_definition_insert,
     .definition_get = sq_definition_get,
     .definition_by_key = sq_definition_by_key,
+    .definition_list = sq_definition_list,
+    .op_begin = sq_op_begin,
+    .op_end = sq_op_end,
     .instance_insert = sq_instance_insert,
     .instance_update = sq_instance_update,
     .instance_get = sq_instance_get,

@@ -1,0 +1,219 @@
+/*
+ * The runtime: applies commands through the engine and the store.
+ *
+ * Every operation (a start, a job completion, a message...) runs in one
+ * store transaction, or as one savepoint of a batch the caller opened
+ * (group commit: one durable sync per batch): load the instance's saved
+ * state, run the engine on it, and write back the new state, the rows it
+ * implies (jobs, user tasks, timers, subscriptions, incidents) and the
+ * history events, all or nothing. An operation that fails leaves nothing of
+ * itself behind, and the batch goes on. The instance row's version makes a
+ * concurrent writer (another process, another node) lose cleanly: the
+ * runtime reloads and retries, and never applies a command twice.
+ *
+ * What the engine leaves to its caller is done here, durably: starting the
+ * child of a call activity and returning its result, routing errors and
+ * escalations to the parents, broadcasting signals, correlating messages
+ * (buffered for their time to live, at most once per process, idempotent by
+ * message id), starting instances at message, signal and timer start events,
+ * and firing timers that are due (late, never early, also after a restart).
+ *
+ * Speed: compiled models are kept by definition key, and recently used
+ * instances stay loaded between operations (bounded), so the hot path does
+ * no XML or JSON parsing; a stale copy is caught by the row version.
+ *
+ * A runtime is used by one thread at a time (the writer); readers open their
+ * own read-only store. It reads the clock through its options (tests inject
+ * one). It knows no HTTP.
+ */
+#ifndef CF_RUNTIME_H
+#define CF_RUNTIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bpmn/cf_bpmn.h"
+#include "crmflow/cf_error.h"
+#include "feel/cf_feel.h"
+#include "store/cf_store.h"
+
+struct cf_runtime;
+
+struct cf_runtime_opts {
+  const char *db;                 /* the store's location: a file path */
+  unsigned store_flags;           /* CF_STORE_FAST trades durability for speed */
+  int64_t (*clock_ms)(void *arg); /* NULL: the system clock */
+  void *clock_arg;
+  const char *actor;              /* who acts, recorded in history: "cli", "worker:NAME"... NULL: "runtime" */
+  size_t cache_instances;         /* instances kept loaded; 0: 4096 */
+};
+
+int cf_runtime_open(const struct cf_runtime_opts *o, struct cf_runtime **out, struct cf_error *err);
+void cf_runtime_close(struct cf_runtime *rt);
+
+/* Who the next operations are done by (copied). */
+int cf_runtime_set_actor(struct cf_runtime *rt, const char *actor);
+int64_t cf_runtime_now(const struct cf_runtime *rt);
+
+/* The store under the runtime, borrowed (the writer's handle: use it from the runtime's thread only). */
+void cf_runtime_store(struct cf_runtime *rt, const struct cf_store_ops **ops, struct cf_store **store);
+
+/* ------------------------------------------------------------ batches (group commit) */
+
+/*
+ * Opens a batch: the operations until commit share one transaction, each in
+ * a savepoint of its own (one that fails is undone alone). Commit makes them
+ * durable together; a failed commit (CF_EIO) loses the whole batch, and so
+ * does rollback: the caller must not have acknowledged any of them.
+ */
+int cf_runtime_batch_begin(struct cf_runtime *rt, struct cf_error *err);
+int cf_runtime_batch_commit(struct cf_runtime *rt, struct cf_error *err);
+void cf_runtime_batch_rollback(struct cf_runtime *rt);
+
+/* ------------------------------------------------------------ deployments */
+
+struct cf_runtime_deployed {
+  char *process_id;
+  int32_t version;
+  uint64_t definition_key;
+  char *resource_name;
+  bool unchanged; /* identical content was deployed already: its existing version */
+};
+
+void cf_runtime_deployed_release(struct cf_runtime_deployed *d, size_t n);
+
+/*
+ * Deploys one BPMN resource: every executable process in it gets a new
+ * version, unless that process's content is deployed already (then its
+ * existing version, unchanged). Timer start events of the new versions are
+ * scheduled, those of the versions they replace removed. A refused model:
+ * CF_EINVAL with problems filled (may be NULL) and err naming the first;
+ * nothing is stored.
+ */
+int cf_runtime_deploy(struct cf_runtime *rt, const char *resource_name, const char *xml, size_t len,
+                      struct cf_runtime_deployed **out, size_t *n, struct cf_bpmn_problems *problems,
+                      struct cf_error *err);
+
+/* ------------------------------------------------------------ commands */
+
+/*
+ * Starts an instance of the latest version of process_id (version 0) or of a
+ * given version, at its none start event, with variables (a context, or
+ * NULL). CF_ENOTFOUND: no such process deployed.
+ */
+int cf_runtime_start(struct cf_runtime *rt, const char *process_id, int32_t version,
+                     const struct cf_feel_value *variables, const char *business_key,
+                     uint64_t *instance_key, struct cf_error *err);
+
+/* An activated job, with the variables visible at its element (a JSON object). */
+struct cf_runtime_job {
+  struct cf_store_job job;
+  char *process_id;
+  char *variables;
+};
+
+void cf_runtime_jobs_release(struct cf_runtime_job *jobs, size_t n);
+
+/*
+ * Leases up to max jobs of a type to worker (non-empty) until now +
+ * timeout_ms; a job whose lease expired is available again.
+ */
+int cf_runtime_jobs_activate(struct cf_runtime *rt, const char *type, size_t max, const char *worker,
+                             int64_t timeout_ms, struct cf_runtime_job **out, size_t *n,
+                             struct cf_error *err);
+
+/*
+ * Job outcomes. worker, when not NULL, must be the job's last lease holder,
+ * and no other worker may hold a live lease on it: a job whose lease
+ * expired and was taken by another worker is refused (CF_ECONFLICT), so a
+ * late worker cannot complete it a second time. NULL: an operator acting
+ * (the CLI without --worker), no lease check.
+ */
+int cf_runtime_job_complete(struct cf_runtime *rt, uint64_t job_key, const char *worker,
+                            const struct cf_feel_value *variables, struct cf_error *err);
+int cf_runtime_job_fail(struct cf_runtime *rt, uint64_t job_key, const char *worker, int32_t retries,
+                        const char *message, int64_t backoff_ms, const struct cf_feel_value *variables,
+                        struct cf_error *err);
+int cf_runtime_job_throw_error(struct cf_runtime *rt, uint64_t job_key, const char *worker,
+                               const char *code, const char *message,
+                               const struct cf_feel_value *variables, struct cf_error *err);
+int cf_runtime_job_retries(struct cf_runtime *rt, uint64_t job_key, int32_t retries,
+                           struct cf_error *err);
+
+int cf_runtime_task_complete(struct cf_runtime *rt, uint64_t task_key,
+                             const struct cf_feel_value *variables, struct cf_error *err);
+/* assignee NULL unassigns. */
+int cf_runtime_task_assign(struct cf_runtime *rt, uint64_t task_key, const char *assignee,
+                           struct cf_error *err);
+
+/* Resolves an incident; retries > 0 first gives its job that many retries. */
+int cf_runtime_incident_resolve(struct cf_runtime *rt, uint64_t incident_key, int32_t retries,
+                                struct cf_error *err);
+
+/* Cancels an active instance (and its called children). */
+int cf_runtime_cancel(struct cf_runtime *rt, uint64_t instance_key, struct cf_error *err);
+
+/* Sets variables on an instance (scope_key: the instance key or an element instance key). */
+int cf_runtime_set_variables(struct cf_runtime *rt, uint64_t instance_key, uint64_t scope_key,
+                             const struct cf_feel_value *variables, bool local, struct cf_error *err);
+
+/*
+ * Publishes a message: correlated now to the waiting subscriptions (at most
+ * once per BPMN process id) and message start events, and buffered for
+ * ttl_ms when ttl_ms > 0. A message_id still buffered makes a second
+ * publish a no-op (*duplicate true, *message_key 0).
+ */
+int cf_runtime_publish(struct cf_runtime *rt, const char *name, const char *correlation_key,
+                       const struct cf_feel_value *variables, int64_t ttl_ms, const char *message_id,
+                       uint64_t *message_key, bool *duplicate, struct cf_error *err);
+
+/* Broadcasts a signal to every waiting subscription and signal start event; *reached may be NULL. */
+int cf_runtime_broadcast(struct cf_runtime *rt, const char *name, const struct cf_feel_value *variables,
+                         size_t *reached, struct cf_error *err);
+
+/*
+ * Housekeeping. fire_timers fires the timers due now (at most max, earliest
+ * first), each in an operation of its own; one that fails is reported
+ * through err after the others ran. expire removes buffered messages whose
+ * time to live ended. next_due gives the earliest timer's due time (or
+ * INT64_MAX) so a scheduler knows how long it may sleep.
+ */
+int cf_runtime_fire_timers(struct cf_runtime *rt, size_t max, size_t *fired, struct cf_error *err);
+int cf_runtime_expire_messages(struct cf_runtime *rt, size_t *removed, struct cf_error *err);
+int cf_runtime_next_due(struct cf_runtime *rt, int64_t *due_ms, struct cf_error *err);
+
+/* Removes ended instances (state, side rows, history) that ended before before_ms, in batches. */
+int cf_runtime_prune(struct cf_runtime *rt, int64_t before_ms, size_t *removed, struct cf_error *err);
+
+/* ------------------------------------------------------------ the writer (group commit) */
+
+/*
+ * The writer: one thread per database that applies operations submitted
+ * from any thread, several per batch, and answers each only once its batch
+ * is durable. Between batches it fires due timers, expires messages and
+ * (when retention is set) prunes ended instances.
+ */
+struct cf_runtime_writer;
+
+typedef int (*cf_runtime_op_fn)(struct cf_runtime *rt, void *arg, struct cf_error *err);
+
+struct cf_runtime_writer_opts {
+  size_t max_batch;           /* operations per batch; 0: 256 */
+  int64_t retention_ms;       /* > 0: prune instances ended longer ago than this */
+  int64_t tick_ms;            /* longest sleep between housekeeping rounds; 0: 1000 */
+  void (*on_error)(void *arg, const struct cf_error *err); /* housekeeping failures (logged) */
+  void *arg;
+};
+
+int cf_runtime_writer_start(struct cf_runtime *rt, const struct cf_runtime_writer_opts *o,
+                            struct cf_runtime_writer **out, struct cf_error *err);
+/* Runs fn(rt, arg) in the writer's next batch and waits until that batch is durable (or failed). */
+int cf_runtime_writer_submit(struct cf_runtime_writer *w, cf_runtime_op_fn fn, void *arg,
+                             struct cf_error *err);
+/* Wakes the writer for housekeeping now (a timer may have become due). */
+void cf_runtime_writer_wake(struct cf_runtime_writer *w);
+/* Stops taking operations, finishes those queued (answering them), and joins the thread. */
+void cf_runtime_writer_stop(struct cf_runtime_writer *w);
+
+#endif

@@ -1,0 +1,116 @@
+/*
+ * The runtime's insides, shared by its files: runtime.c (operations,
+ * the instance cache, persisting an engine call), route.c (what the engine
+ * leaves to its caller: calls, errors, messages, signals, timers) and
+ * writer.c (the group-commit thread).
+ */
+#ifndef CF_RUNTIME_INT_H
+#define CF_RUNTIME_INT_H
+
+#include "base/cf_buf.h"
+#include "engine/cf_engine.h"
+#include "runtime/cf_runtime.h"
+
+/* A deployed process definition, compiled once. */
+struct rt_model {
+  uint64_t def_key;
+  char *process_id;
+  int32_t version;
+  int64_t deployed_ms;
+  struct cf_bpmn_model *model; /* shared by the definitions of one resource? no: one parse each */
+  uint32_t process;            /* index in model->processes */
+};
+
+/* A loaded instance (the cache's entry). */
+struct rt_inst {
+  uint64_t key;
+  struct cf_engine_instance *inst;
+  struct rt_model *m;
+  int64_t row_version; /* of the stored row this state matches; 0: not stored yet */
+  uint64_t parent_key;
+  char *business_key;
+  int64_t started_ms;
+  uint64_t op;         /* the last operation that touched it */
+  uint64_t loaded_op;  /* the operation that read it from the store */
+};
+
+/* An engine event that asks something of the runtime, queued until routed. */
+struct rt_pending {
+  uint64_t inst;
+  uint8_t kind;
+  uint64_t key;
+  char *detail;
+  char *variables;
+};
+
+struct cf_runtime {
+  const struct cf_store_ops *ops;
+  struct cf_store *st;
+  int64_t (*clock_ms)(void *arg);
+  void *clock_arg;
+  char *actor;
+  int64_t now_ms; /* read once per operation */
+
+  /* keys: a block reserved in the store */
+  uint64_t key_next, key_end;
+  bool key_failed;
+  uint64_t key_poison;
+
+  /* compiled definitions */
+  struct rt_model **models;
+  size_t nmodels, capmodels;
+
+  /* loaded instances: open addressing by key */
+  struct rt_inst **slots;
+  size_t nslots, count, cache_max;
+
+  uint64_t op_id, batch_first_op;
+  bool in_batch, batch_dead;
+  bool conflict; /* the store refused a stale instance in this operation */
+
+  struct rt_pending *queue;
+  size_t qhead, qlen, qcap;
+
+  struct cf_buf buf;
+};
+
+/* runtime.c */
+uint64_t rt_next_key(void *arg);
+struct cf_engine_env rt_env(struct cf_runtime *rt);
+int rt_model_by_key(struct cf_runtime *rt, uint64_t def_key, struct rt_model **out, struct cf_error *err);
+int rt_model_get(struct cf_runtime *rt, const char *process_id, int32_t version, const char *version_tag,
+                 struct rt_model **out, struct cf_error *err);
+int rt_load(struct cf_runtime *rt, uint64_t key, struct rt_inst **out, struct cf_error *err);
+int rt_load_of(struct cf_runtime *rt, const char *what, uint64_t key, struct rt_inst **out,
+               struct cf_error *err);
+/* Applies cmd to ri and stores the result; vars_json: the command's variables for history. */
+int rt_apply(struct cf_runtime *rt, struct rt_inst *ri, const struct cf_engine_cmd *cmd, struct cf_error *err);
+/* Adds a new instance (just started by the engine) and stores it with out's events. */
+int rt_adopt(struct cf_runtime *rt, struct cf_engine_instance *inst, struct rt_model *m, uint64_t parent_key,
+             const char *business_key, const struct cf_engine_output *out,
+             const struct cf_feel_value *vars, struct rt_inst **ri_out, struct cf_error *err);
+/* Starts an instance at a start event that fired (message, signal, timer). */
+int rt_start_event(struct cf_runtime *rt, struct rt_model *m, uint32_t element, const struct cf_feel_value *vars,
+                   const char *business_key, struct cf_error *err);
+bool rt_active(const struct rt_inst *ri);
+const char *rt_process_id(const struct rt_inst *ri);
+char *rt_value_json(const struct cf_feel_value *v);
+
+/* route.c */
+int rt_drain(struct cf_runtime *rt, struct cf_error *err);
+void rt_queue_clear(struct cf_runtime *rt);
+int rt_queue_output(struct cf_runtime *rt, uint64_t inst, const struct cf_engine_output *out);
+/* The name of a message or signal start event, or the text of a timer (FEEL without variables); new string. */
+char *rt_static_text(struct cf_runtime *rt, const struct cf_bpmn_value *v, struct cf_error *err);
+char *rt_start_name(struct cf_runtime *rt, const struct cf_bpmn_element *e, struct cf_error *err);
+int rt_publish_op(struct cf_runtime *rt, void *arg, struct cf_error *err);
+int rt_broadcast_op(struct cf_runtime *rt, void *arg, struct cf_error *err);
+int rt_fire_timer_op(struct cf_runtime *rt, void *arg, struct cf_error *err);
+/* The next due time of a timer start event after after_ms (the schedule counted from deployment), or -1. */
+int64_t rt_start_timer_next(struct cf_runtime *rt, struct rt_model *m, uint32_t element, int64_t after_ms,
+                            struct cf_error *err);
+
+/* runtime.c: runs fn as one operation (own transaction, or a savepoint of the open batch). */
+int rt_run(struct cf_runtime *rt, cf_runtime_op_fn fn, void *arg, struct cf_error *err);
+
+#endif

@@ -1,0 +1,211 @@
+/*
+ * The writer (cf_runtime.h): one thread that owns the runtime and applies
+ * the operations other threads submit, a batch at a time.
+ *
+ * Group commit: the thread takes every operation queued (up to max_batch),
+ * runs each in a savepoint of one transaction, commits once, and only then
+ * wakes their submitters with their results; so durability costs one sync
+ * per batch, and an answer always means "durable". A commit that fails
+ * answers every operation of the batch with its error (none of them is
+ * stored). Between batches, and at least every tick, the thread does the
+ * housekeeping: due timers, expired messages, retention.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/cf_alloc.h"
+#include "runtime/runtime_int.h"
+
+struct job {
+  cf_runtime_op_fn fn;
+  void *arg;
+  int rc;
+  struct cf_error err;
+  bool done;
+  struct job *next;
+};
+
+struct cf_runtime_writer {
+  struct cf_runtime *rt;
+  struct cf_runtime_writer_opts o;
+  pthread_t thread;
+  pthread_mutex_t mu;
+  pthread_cond_t wake;  /* the writer: work or stop */
+  pthread_cond_t done;  /* submitters: a batch ended */
+  struct job *head, *tail;
+  bool stopping, woken;
+  int64_t last_prune_ms;
+};
+
+static void report(struct cf_runtime_writer *w, const struct cf_error *err) {
+  if (w->o.on_error) w->o.on_error(w->o.arg, err);
+}
+
+/* Housekeeping: fire what is due, expire messages, prune. Returns how long the writer may sleep (ms). */
+static int64_t housekeeping(struct cf_runtime_writer *w) {
+  struct cf_runtime *rt = w->rt;
+  struct cf_error err;
+  cf_error_clear(&err);
+  size_t fired = 0;
+  /* Timers in batches of their own: each firing is an operation, the batch one commit. */
+  do {
+    fired = 0;
+    if (cf_runtime_batch_begin(rt, &err)) {
+      report(w, &err);
+      break;
+    }
+    int rc = cf_runtime_fire_timers(rt, 256, &fired, &err);
+    if (rc) report(w, &err);
+    cf_error_clear(&err);
+    if (cf_runtime_batch_commit(rt, &err)) {
+      report(w, &err);
+      break;
+    }
+  } while (fired == 256);
+  if (cf_runtime_expire_messages(rt, NULL, &err)) report(w, &err);
+  int64_t now = cf_runtime_now(rt);
+  if (w->o.retention_ms > 0 && now - w->last_prune_ms >= 60000) {
+    w->last_prune_ms = now;
+    size_t removed;
+    if (cf_runtime_prune(rt, now - w->o.retention_ms, &removed, &err)) report(w, &err);
+  }
+  int64_t due;
+  int64_t sleep = w->o.tick_ms;
+  if (cf_runtime_next_due(rt, &due, &err) == CF_OK && due != INT64_MAX) {
+    int64_t until = due - cf_runtime_now(rt);
+    if (until < sleep) sleep = until < 1 ? 1 : until;
+  }
+  return sleep;
+}
+
+static void run_batch(struct cf_runtime_writer *w, struct job *batch) {
+  struct cf_runtime *rt = w->rt;
+  struct cf_error err;
+  cf_error_clear(&err);
+  int brc = cf_runtime_batch_begin(rt, &err);
+  for (struct job *j = batch; j && !brc; j = j->next) {
+    cf_error_clear(&j->err);
+    j->rc = rt_run(rt, j->fn, j->arg, &j->err);
+  }
+  if (!brc) brc = cf_runtime_batch_commit(rt, &err);
+  else cf_runtime_batch_rollback(rt);
+  pthread_mutex_lock(&w->mu);
+  for (struct job *j = batch; j; j = j->next) {
+    if (brc) {
+      j->rc = brc;
+      j->err = err;
+    }
+    j->done = true;
+  }
+  pthread_cond_broadcast(&w->done);
+  pthread_mutex_unlock(&w->mu);
+}
+
+static void *writer_main(void *arg) {
+  struct cf_runtime_writer *w = arg;
+  int64_t sleep_ms = housekeeping(w);
+  pthread_mutex_lock(&w->mu);
+  for (;;) {
+    if (!w->head && !w->stopping && !w->woken) {
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      ts.tv_sec += sleep_ms / 1000;
+      ts.tv_nsec += (long)(sleep_ms % 1000) * 1000000L;
+      if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+      }
+      int r = pthread_cond_timedwait(&w->wake, &w->mu, &ts);
+      if (r == ETIMEDOUT || w->woken) {
+        w->woken = false;
+        pthread_mutex_unlock(&w->mu);
+        sleep_ms = housekeeping(w);
+        pthread_mutex_lock(&w->mu);
+        continue;
+      }
+    }
+    w->woken = false;
+    if (!w->head) {
+      if (w->stopping) break;
+      continue;
+    }
+    /* Take up to max_batch operations. */
+    struct job *batch = w->head, *last = batch;
+    size_t n = 1;
+    while (last->next && n < w->o.max_batch) {
+      last = last->next;
+      n++;
+    }
+    w->head = last->next;
+    if (!w->head) w->tail = NULL;
+    last->next = NULL;
+    pthread_mutex_unlock(&w->mu);
+    run_batch(w, batch);
+    pthread_mutex_lock(&w->mu);
+  }
+  pthread_mutex_unlock(&w->mu);
+  return NULL;
+}
+
+int cf_runtime_writer_start(struct cf_runtime *rt, const struct cf_runtime_writer_opts *o,
+                            struct cf_runtime_writer **out, struct cf_error *err) {
+  *out = NULL;
+  struct cf_runtime_writer *w = cf_calloc(1, sizeof *w);
+  if (!w) return cf_error_set(err, CF_ENOMEM, "out of memory");
+  w->rt = rt;
+  if (o) w->o = *o;
+  if (!w->o.max_batch) w->o.max_batch = 256;
+  if (w->o.tick_ms <= 0) w->o.tick_ms = 1000;
+  w->last_prune_ms = INT64_MIN / 2;
+  pthread_mutex_init(&w->mu, NULL);
+  pthread_cond_init(&w->wake, NULL);
+  pthread_cond_init(&w->done, NULL);
+  if (pthread_create(&w->thread, NULL, writer_main, w)) {
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->wake);
+    pthread_cond_destroy(&w->done);
+    cf_free(w);
+    return cf_error_set(err, CF_EIO, "cannot start the writer thread");
+  }
+  *out = w;
+  return CF_OK;
+}
+
+int cf_runtime_writer_submit(struct cf_runtime_writer *w, cf_runtime_op_fn fn, void *arg, struct cf_error *err) {
+  struct job j = {.fn = fn, .arg = arg};
+  pthread_mutex_lock(&w->mu);
+  if (w->stopping) {
+    pthread_mutex_unlock(&w->mu);
+    return cf_error_set(err, CF_EUNAVAILABLE, "the writer is stopping");
+  }
+  if (w->tail) w->tail->next = &j;
+  else w->head = &j;
+  w->tail = &j;
+  pthread_cond_signal(&w->wake);
+  while (!j.done) pthread_cond_wait(&w->done, &w->mu);
+  pthread_mutex_unlock(&w->mu);
+  if (j.rc && err) *err = j.err;
+  return j.rc;
+}
+
+void cf_runtime_writer_wake(struct cf_runtime_writer *w) {
+  pthread_mutex_lock(&w->mu);
+  w->woken = true;
+  pthread_cond_signal(&w->wake);
+  pthread_mutex_unlock(&w->mu);
+}
+
+void cf_runtime_writer_stop(struct cf_runtime_writer *w) {
+  if (!w) return;
+  pthread_mutex_lock(&w->mu);
+  w->stopping = true;
+  pthread_cond_signal(&w->wake);
+  pthread_mutex_unlock(&w->mu);
+  pthread_join(w->thread, NULL);
+  pthread_mutex_destroy(&w->mu);
+  pthread_cond_destroy(&w->wake);
+  pthread_cond_destroy(&w->done);
+  cf_free(w);
+}
