@@ -34,7 +34,8 @@
  * that does not return within WATCHDOG_SECS (a loop that never waits) ends
  * the process with a JSON line saying so, exit 1, rather than hanging.
  *
- * --store sqlite waits for the store (a later issue) and is refused.
+ * --store sqlite runs the instances through the durable runtime instead
+ * (cli_bench_sqlite.c).
  */
 #include <errno.h>
 #include <json-c/json.h>
@@ -54,6 +55,9 @@
 #include "base/cf_json.h"
 #include "cli/cli.h"
 #include "engine/cf_engine.h"
+
+int cf__cli_bench_sqlite(const char *model_path, const char *process_id, long instances, long inflight,
+                         const struct cf_feel_value *vars, const char *db);
 
 #define DEFAULT_INSTANCES 10000L
 #define DEFAULT_INFLIGHT 1000L
@@ -453,6 +457,7 @@ static bool parse_count(const char *opt, const char *text, long min, long max, l
 int cf_cli_bench(int argc, char **argv) {
   const char *model_path = NULL, *vars_text = NULL, *store = "memory", *db = NULL, *process_id = NULL;
   long instances = DEFAULT_INSTANCES, inflight = DEFAULT_INFLIGHT;
+  bool inflight_set = false;
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -480,23 +485,30 @@ int cf_cli_bench(int argc, char **argv) {
       if (!parse_count(a, v, 1, MAX_INSTANCES, &instances)) return 2;
     } else if (!parse_count(a, v, 0, MAX_INFLIGHT, &inflight)) {
       return 2;
+    } else {
+      inflight_set = true;
     }
   }
   if (!model_path) {
     fprintf(stderr, "crmflow bench: --model FILE is required\n%s", usage_text);
     return 2;
   }
-  if (!strcmp(store, "sqlite")) {
-    fprintf(stderr, "crmflow bench: --store sqlite needs the store (not built yet)\n");
-    return 1;
-  }
-  if (strcmp(store, "memory")) {
+  if (strcmp(store, "memory") && strcmp(store, "sqlite")) {
     fprintf(stderr, "crmflow bench: --store is memory or sqlite, not '%s'\n", store);
     return 2;
   }
-  if (db) {
+  if (db && strcmp(store, "sqlite")) {
     fprintf(stderr, "crmflow bench: --db goes with --store sqlite\n");
     return 2;
+  }
+  if (!strcmp(store, "sqlite")) {
+    struct cf_feel_value vars;
+    int st = parse_vars(vars_text, &vars);
+    if (st) return st;
+    st = cf__cli_bench_sqlite(model_path, process_id, instances, inflight_set ? inflight : 1000,
+                              vars.type == CF_FEEL_CONTEXT ? &vars : NULL, db);
+    cf_feel_value_release(&vars);
+    return st;
   }
 
   struct bench b;

@@ -186,6 +186,23 @@ int cf_runtime_next_due(struct cf_runtime *rt, int64_t *due_ms, struct cf_error 
 /* Removes ended instances (state, side rows, history) that ended before before_ms, in batches. */
 int cf_runtime_prune(struct cf_runtime *rt, int64_t before_ms, size_t *removed, struct cf_error *err);
 
+/* ------------------------------------------------------------ counters */
+
+/* What this runtime has made durable since it opened (for /metrics and benchmarks). */
+struct cf_runtime_stats {
+  uint64_t instances_started;   /* every instance: started, by a start event, or called */
+  uint64_t instances_completed;
+  uint64_t instances_terminated;
+  uint64_t jobs_activated, jobs_completed, jobs_failed;
+  uint64_t user_tasks_completed;
+  uint64_t incidents_created;
+  uint64_t operations;          /* committed operations */
+  uint64_t commits;             /* durable transactions (batches count once) */
+  uint64_t events;              /* history events written */
+};
+
+void cf_runtime_stats(const struct cf_runtime *rt, struct cf_runtime_stats *out);
+
 /* ------------------------------------------------------------ the writer (group commit) */
 
 /*

@@ -215,12 +215,31 @@ static void cache_drop_since(struct cf_runtime *rt, uint64_t first_op) {
   }
 }
 
+/* Notes that the running operation uses ri (for cache_trim). */
+static void touch(struct cf_runtime *rt, struct rt_inst *ri) {
+  if (ri->op == rt->op_id) return;
+  ri->op = rt->op_id;
+  if (cf_grow((void **)&rt->touched, &rt->captouched, rt->ntouched, sizeof *rt->touched))
+    rt->touched[rt->ntouched++] = ri->key;
+}
+
+static void cache_remove_key(struct cf_runtime *rt, uint64_t key) {
+  for (size_t i = slot_of(rt, key);; i = (i + 1) & (rt->nslots - 1)) {
+    if (!rt->slots[i]) return;
+    if (rt->slots[i]->key == key) {
+      cache_remove_at(rt, i);
+      return;
+    }
+  }
+}
+
 /* After an operation: ended instances leave the cache, and it shrinks to its bound. */
 static void cache_trim(struct cf_runtime *rt) {
-  for (size_t i = 0; i < rt->nslots;) {
-    if (rt->slots[i] && (rt->slots[i]->op == rt->op_id && !rt_active(rt->slots[i]))) cache_remove_at(rt, i);
-    else i++;
+  for (size_t k = 0; k < rt->ntouched; k++) {
+    struct rt_inst *ri = cache_find(rt, rt->touched[k]);
+    if (ri && !rt_active(ri)) cache_remove_key(rt, ri->key);
   }
+  rt->ntouched = 0;
   /* Over the bound: drop the least recently used (a scan; it happens once per many operations). */
   if (rt->count <= rt->cache_max) return;
   uint64_t cut = rt->op_id;
@@ -261,7 +280,7 @@ static int inst_new(struct rt_model *m, struct cf_engine_instance *inst, uint64_
 int rt_load(struct cf_runtime *rt, uint64_t key, struct rt_inst **out, struct cf_error *err) {
   struct rt_inst *ri = cache_find(rt, key);
   if (ri) {
-    ri->op = rt->op_id;
+    touch(rt, ri);
     *out = ri;
     return CF_OK;
   }
@@ -300,7 +319,8 @@ int rt_load(struct cf_runtime *rt, uint64_t key, struct rt_inst **out, struct cf
     cf_free(old);
     cache_put(rt, ri);
   }
-  ri->op = ri->loaded_op = rt->op_id;
+  touch(rt, ri);
+  ri->loaded_op = rt->op_id;
   *out = ri;
   return CF_OK;
 }
@@ -432,6 +452,35 @@ static int rows_build(const struct rt_inst *ri, struct rows_buf *rb) {
   return CF_OK;
 }
 
+static void count_event(struct cf_runtime_stats *s, uint8_t kind) {
+  s->events++;
+  switch (kind) {
+  case CF_ENGINE_EV_INSTANCE_COMPLETED: s->instances_completed++; break;
+  case CF_ENGINE_EV_INSTANCE_TERMINATED: s->instances_terminated++; break;
+  case CF_ENGINE_EV_JOB_COMPLETED: s->jobs_completed++; break;
+  case CF_ENGINE_EV_JOB_FAILED: s->jobs_failed++; break;
+  case CF_ENGINE_EV_USER_TASK_COMPLETED: s->user_tasks_completed++; break;
+  case CF_ENGINE_EV_INCIDENT_CREATED: s->incidents_created++; break;
+  default: break;
+  }
+}
+
+static void stats_add(struct cf_runtime_stats *to, const struct cf_runtime_stats *from) {
+  to->instances_started += from->instances_started;
+  to->instances_completed += from->instances_completed;
+  to->instances_terminated += from->instances_terminated;
+  to->jobs_activated += from->jobs_activated;
+  to->jobs_completed += from->jobs_completed;
+  to->jobs_failed += from->jobs_failed;
+  to->user_tasks_completed += from->user_tasks_completed;
+  to->incidents_created += from->incidents_created;
+  to->operations += from->operations;
+  to->commits += from->commits;
+  to->events += from->events;
+}
+
+void cf_runtime_stats(const struct cf_runtime *rt, struct cf_runtime_stats *out) { *out = rt->stats; }
+
 /* Writes the history of one engine call: its events, the command's variables on the first. */
 static int history_write(struct cf_runtime *rt, const struct rt_inst *ri, const struct cf_engine_output *out,
                          const char *vars_json, struct cf_error *err) {
@@ -455,6 +504,7 @@ static int history_write(struct cf_runtime *rt, const struct rt_inst *ri, const 
     }
     h->detail = e->detail;
     h->actor = rt->actor;
+    count_event(&rt->st_op, e->kind);
     h->variables = i == 0 ? (char *)vars_json : e->variables;
   }
   int rc = rt->ops->history_append(rt->st, evs, out->count, err);
@@ -501,6 +551,12 @@ static int persist(struct cf_runtime *rt, struct rt_inst *ri, const struct cf_en
       .engine_state_len = rt->buf.len,
       .variables = vars,
   };
+  unsigned kinds = (rb.rows.njobs ? CF_STORE_ROWS_JOBS : 0) | (rb.rows.ntasks ? CF_STORE_ROWS_TASKS : 0) |
+                   (rb.rows.ntimers ? CF_STORE_ROWS_TIMERS : 0) | (rb.rows.nsubs ? CF_STORE_ROWS_SUBS : 0) |
+                   (rb.rows.nincidents ? CF_STORE_ROWS_INCIDENTS : 0);
+  unsigned all = CF_STORE_ROWS_JOBS | CF_STORE_ROWS_TASKS | CF_STORE_ROWS_TIMERS | CF_STORE_ROWS_SUBS |
+                 CF_STORE_ROWS_INCIDENTS;
+  rb.rows.known_empty = ri->rows_known ? all & ~ri->rows_written & ~kinds : 0;
   if (ri->row_version == 0) {
     rc = rt->ops->instance_insert(rt->st, &row, &rb.rows, err);
     if (!rc) ri->row_version = 1;
@@ -511,6 +567,10 @@ static int persist(struct cf_runtime *rt, struct rt_inst *ri, const struct cf_en
   }
   rows_release(&rb);
   cf_free(vars);
+  if (!rc) {
+    ri->rows_written = kinds;
+    ri->rows_known = true;
+  }
   if (!rc) rc = history_write(rt, ri, out, cmd_json, err);
   cf_free(cmd_json);
   if (!rc && rt_queue_output(rt, ri->key, out)) rc = oom(err);
@@ -523,7 +583,7 @@ int rt_apply(struct cf_runtime *rt, struct rt_inst *ri, const struct cf_engine_c
   struct cf_engine_output out;
   cf_engine_output_init(&out);
   struct cf_engine_env env = rt_env(rt);
-  ri->op = rt->op_id;
+  touch(rt, ri);
   rc = cf_engine_apply(ri->inst, cmd, &env, &out, err);
   if (rc == CF_OK) {
     rc = persist(rt, ri, &out, cmd->variables, err);
@@ -545,8 +605,10 @@ int rt_adopt(struct cf_runtime *rt, struct cf_engine_instance *inst, struct rt_m
     cf_engine_instance_free(inst);
     return oom(err);
   }
-  ri->op = ri->loaded_op = rt->op_id;
-  if (!cache_put(rt, ri)) {
+  ri->loaded_op = rt->op_id;
+  rt->st_op.instances_started++;
+  if (cache_put(rt, ri)) touch(rt, ri);
+  else {
     /* Not cached (full): it is stored all the same; keep it just for this call. */
     int rc = persist(rt, ri, out, vars, err);
     inst_free(ri);
@@ -586,6 +648,7 @@ int rt_run(struct cf_runtime *rt, cf_runtime_op_fn fn, void *arg, struct cf_erro
     rt->op_id++;
     rt->conflict = false;
     rt->key_failed = false;
+    memset(&rt->st_op, 0, sizeof rt->st_op);
     cf_error_clear(err);
     bool own = !rt->in_batch;
     if (rt->in_batch && rt->batch_dead)
@@ -596,14 +659,22 @@ int rt_run(struct cf_runtime *rt, cf_runtime_op_fn fn, void *arg, struct cf_erro
     if (rc == CF_OK) rc = rt_drain(rt, err);
     if (rc == CF_OK && rt->key_failed) rc = cf_error_set(err, CF_EIO, "reserving keys failed: the operation is undone");
     if (rc == CF_OK) {
+      rt->st_op.operations = 1;
       if (own) {
         rc = rt->ops->commit(rt->st, err);
-        if (rc) undo(rt, rt->op_id);
+        if (rc) {
+          undo(rt, rt->op_id);
+        } else {
+          rt->st_op.commits = 1;
+          stats_add(&rt->stats, &rt->st_op);
+        }
       } else {
         rc = rt->ops->op_end(rt->st, true, err);
         if (rc) {
           rt->batch_dead = true;
           undo(rt, rt->batch_first_op);
+        } else {
+          stats_add(&rt->st_batch, &rt->st_op);
         }
       }
     } else {
@@ -628,6 +699,7 @@ int cf_runtime_batch_begin(struct cf_runtime *rt, struct cf_error *err) {
   if (rc) return rc;
   rt->in_batch = true;
   rt->batch_dead = false;
+  memset(&rt->st_batch, 0, sizeof rt->st_batch);
   rt->batch_first_op = rt->op_id + 1;
   return CF_OK;
 }
@@ -642,7 +714,12 @@ int cf_runtime_batch_commit(struct cf_runtime *rt, struct cf_error *err) {
   } else {
     rc = rt->ops->commit(rt->st, err);
   }
-  if (rc) undo(rt, rt->batch_first_op);
+  if (rc) {
+    undo(rt, rt->batch_first_op);
+  } else {
+    rt->st_batch.commits = 1;
+    stats_add(&rt->stats, &rt->st_batch);
+  }
   return rc;
 }
 
@@ -689,6 +766,7 @@ void cf_runtime_close(struct cf_runtime *rt) {
   cf_free(rt->models);
   rt_queue_clear(rt);
   cf_free(rt->queue);
+  cf_free(rt->touched);
   cf_buf_release(&rt->buf);
   if (rt->st) rt->ops->close(rt->st);
   cf_free(rt->actor);
@@ -975,6 +1053,8 @@ static int activate_op(struct cf_runtime *rt, void *arg, struct cf_error *err) {
                                       .actor = rt->actor};
   }
   if (!rc && n) rc = rt->ops->history_append(rt->st, hist, n, err);
+  rt->st_op.jobs_activated += a->n;
+  rt->st_op.events += a->n;
   cf_free(hist);
   for (size_t i = 0; i < n; i++) cf_store_job_release(&jobs[i]);
   cf_free(jobs);
@@ -1009,30 +1089,28 @@ struct job_arg {
   int32_t retries;
 };
 
-/* A worker acting on a job must hold its lease, or have held it last with no one else holding it now. */
-static int lease_check(struct cf_runtime *rt, uint64_t job_key, const char *worker, struct cf_error *err) {
-  if (!worker) return CF_OK;
-  struct cf_store_job j;
-  int rc = rt->ops->job_get(rt->st, job_key, &j, err);
-  if (rc == CF_ENOTFOUND)
-    return cf_error_set(err, CF_ENOTFOUND, "no job %llu (it was completed or cancelled, or the key is wrong)",
-                        (unsigned long long)job_key);
-  if (rc) return rc;
-  if (j.worker && strcmp(j.worker, worker))
-    rc = cf_error_set(err, CF_ECONFLICT,
-                      "job %llu is leased to worker '%s'%s: its lease held by '%s' expired and was taken over",
-                      (unsigned long long)job_key, j.worker, j.lease_until_ms > rt->now_ms ? "" : " (expired)",
-                      worker);
-  cf_store_job_release(&j);
-  return rc;
-}
-
+/*
+ * The job's row: its instance, and its lease. A worker acting on a job must
+ * hold its lease, or have held it last with no one else holding it now.
+ */
 static int job_op(struct cf_runtime *rt, void *arg, struct cf_error *err) {
   struct job_arg *a = arg;
-  int rc = lease_check(rt, a->cmd.key, a->worker, err);
+  struct cf_store_job j;
+  int rc = rt->ops->job_get(rt->st, a->cmd.key, &j, err);
+  if (rc == CF_ENOTFOUND)
+    return cf_error_set(err, CF_ENOTFOUND, "no job %llu (it was completed or cancelled, or the key is wrong)",
+                        (unsigned long long)a->cmd.key);
+  if (rc) return rc;
+  if (a->worker && j.worker && strcmp(j.worker, a->worker))
+    rc = cf_error_set(err, CF_ECONFLICT, "job %llu is leased to worker '%s'%s, not to '%s'",
+                      (unsigned long long)a->cmd.key, j.worker,
+                      j.lease_until_ms > rt->now_ms ? "" : " (its lease expired, but it took the job last)",
+                      a->worker);
+  uint64_t ik = j.instance_key;
+  cf_store_job_release(&j);
   if (rc) return rc;
   struct rt_inst *ri;
-  if ((rc = rt_load_of(rt, "job", a->cmd.key, &ri, err))) return rc;
+  if ((rc = rt_load(rt, ik, &ri, err))) return rc;
   return rt_apply(rt, ri, &a->cmd, err);
 }
 

@@ -32,6 +32,8 @@ struct rt_inst {
   int64_t started_ms;
   uint64_t op;         /* the last operation that touched it */
   uint64_t loaded_op;  /* the operation that read it from the store */
+  unsigned rows_written; /* kinds of side rows its last write stored (enum cf_store_rows_kind) */
+  bool rows_known;       /* rows_written is known (it was written by this runtime) */
 };
 
 /* An engine event that asks something of the runtime, queued until routed. */
@@ -64,6 +66,8 @@ struct cf_runtime {
   struct rt_inst **slots;
   size_t nslots, count, cache_max;
 
+  uint64_t *touched; /* keys of the instances the running operation loaded or made */
+  size_t ntouched, captouched;
   uint64_t op_id, batch_first_op;
   bool in_batch, batch_dead;
   bool conflict; /* the store refused a stale instance in this operation */
@@ -72,6 +76,9 @@ struct cf_runtime {
   size_t qhead, qlen, qcap;
 
   struct cf_buf buf;
+
+  /* counters: of the running operation, of the open batch, and committed */
+  struct cf_runtime_stats st_op, st_batch, stats;
 };
 
 /* runtime.c */

@@ -153,6 +153,15 @@ struct cf_store_event {
   char *variables;         /* JSON, for commands that carried variables; or NULL */
 };
 
+/* Kinds of side rows (cf_store_instance_rows.known_empty). */
+enum cf_store_rows_kind {
+  CF_STORE_ROWS_JOBS = 1 << 0,
+  CF_STORE_ROWS_TASKS = 1 << 1,
+  CF_STORE_ROWS_TIMERS = 1 << 2,
+  CF_STORE_ROWS_SUBS = 1 << 3,
+  CF_STORE_ROWS_INCIDENTS = 1 << 4
+};
+
 /* The rows an instance's engine state implies, replaced whole on each update. */
 struct cf_store_instance_rows {
   struct cf_store_job *jobs;
@@ -165,6 +174,9 @@ struct cf_store_instance_rows {
   size_t nsubs;
   struct cf_store_incident *incidents;
   size_t nincidents;
+  /* Kinds (enum cf_store_rows_kind) the caller knows the stored instance has no rows of (it wrote
+   * none last time): an update need not look for old ones to remove. 0 when unsure. */
+  unsigned known_empty;
 };
 
 void cf_store_definition_release(struct cf_store_definition *d);
@@ -306,6 +318,14 @@ struct cf_store_ops {
   int (*prune)(struct cf_store *s, int64_t before_ms, size_t batch, size_t *removed,
                struct cf_error *err);
 };
+
+/*
+ * The rate of durable SQLite commits (WAL, synchronous=FULL, one small row
+ * each) at path (a file it creates), measured for about budget_seconds:
+ * the disk's limit a benchmark reports beside its own figure.
+ */
+int cf_store_sqlite_commit_rate(const char *path, double budget_seconds, double *per_second,
+                                struct cf_error *err);
 
 /* The backends built in. */
 extern const struct cf_store_ops cf_store_sqlite;

@@ -25,6 +25,10 @@
 #include <string.h>
 
 #include "base/cf_alloc.h"
+#include "base/cf_buf.h"
+#include "base/cf_json.h"
+#include <json-c/json.h>
+#include <stdlib.h>
 #include "store/cf_store.h"
 #include "store/store_int.h"
 
@@ -99,6 +103,17 @@ static const char *const migrations[] = {
     " at_ms INTEGER NOT NULL, kind TEXT NOT NULL, key INTEGER NOT NULL, element_id TEXT,"
     " detail TEXT, actor TEXT, variables TEXT);"
     "CREATE INDEX history_instance ON history(instance_key, id);",
+
+    /* 2: history packed: one row per run of events of one instance, time and actor in an append
+     * (the events of one engine call), the events a JSON array of [kind, "key", element_id, detail,
+     * variables] with a seventh item, at_ms, only where an event's time differs from the row's */
+    "CREATE TABLE history_packs(id INTEGER PRIMARY KEY, instance_key INTEGER NOT NULL,"
+    " at_ms INTEGER NOT NULL, actor TEXT, events TEXT NOT NULL);"
+    "INSERT INTO history_packs(instance_key, at_ms, actor, events) SELECT instance_key, at_ms, actor,"
+    " json_array(json_array(kind, CAST(key AS TEXT), element_id, detail, variables))"
+    " FROM history ORDER BY id;"
+    "DROP TABLE history;"
+    "CREATE INDEX history_packs_instance ON history_packs(instance_key, id);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -118,10 +133,6 @@ static const char *const migrations[] = {
 #define INC_COLS \
   "key, instance_key, element_instance_key, element_id, type, job_key, message, created_ms"
 #define MSG_COLS "key, name, correlation_key, message_id, variables, published_ms, expires_ms"
-#define HIST_COLS "instance_key, at_ms, kind, key, element_id, detail, actor, variables"
-#define HIST_ROW "(?,?,?,?,?,?,?,?)"
-#define HIST_ROW4 HIST_ROW "," HIST_ROW "," HIST_ROW "," HIST_ROW
-#define HIST_BATCH 16
 
 #define STATEMENTS(X)                                                                              \
   X(BEGIN, "BEGIN IMMEDIATE")                                                                      \
@@ -172,13 +183,18 @@ static const char *const migrations[] = {
                 "   AND available_ms = excluded.available_ms THEN lease_until_ms"                  \
                 "   ELSE excluded.lease_until_ms END,"                                             \
                 " retries = excluded.retries, state = excluded.state,"                             \
-                " available_ms = excluded.available_ms")                                           \
+                " available_ms = excluded.available_ms"                                            \
+                /* A job that did not change is not written again. */                            \
+                " WHERE element_id IS NOT excluded.element_id OR type IS NOT excluded.type"        \
+                "   OR headers IS NOT excluded.headers OR error_message IS NOT excluded.error_message"\
+                "   OR retries IS NOT excluded.retries OR state IS NOT excluded.state"             \
+                "   OR available_ms IS NOT excluded.available_ms")                                 \
   X(JOBS_DELETE_ALL, "DELETE FROM jobs WHERE instance_key = ?1")                                   \
   X(TASKS_DELETE_ALL, "DELETE FROM user_tasks WHERE instance_key = ?1")                            \
   X(TIMERS_DELETE_ALL, "DELETE FROM timers WHERE instance_key = ?1 AND instance_key <> 0")         \
   X(SUBS_DELETE_ALL, "DELETE FROM subscriptions WHERE instance_key = ?1")                          \
   X(INCS_DELETE_ALL, "DELETE FROM incidents WHERE instance_key = ?1")                              \
-  X(HIST_DELETE_ALL, "DELETE FROM history WHERE instance_key = ?1")                                \
+  X(HIST_DELETE_ALL, "DELETE FROM history_packs WHERE instance_key = ?1")                                \
   X(TASK_INSERT, "INSERT INTO user_tasks(" TASK_COLS ")"                                           \
                  " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)")                               \
   X(TIMER_INSERT, "INSERT INTO timers(key, instance_key, definition_key, element_id, due_ms)"      \
@@ -221,10 +237,9 @@ static const char *const migrations[] = {
   X(MSG_EXPIRE_CORR, "DELETE FROM message_correlations WHERE message_key IN"                       \
                      " (SELECT key FROM messages WHERE expires_ms <= ?1)")                         \
   X(MSG_EXPIRE, "DELETE FROM messages WHERE expires_ms <= ?1")                                     \
-  X(HIST_INSERT1, "INSERT INTO history(" HIST_COLS ") VALUES " HIST_ROW)                           \
-  X(HIST_INSERTN, "INSERT INTO history(" HIST_COLS ") VALUES " HIST_ROW4 "," HIST_ROW4 ","         \
-                  HIST_ROW4 "," HIST_ROW4)                                                         \
-  X(HIST_LIST, "SELECT " HIST_COLS " FROM history WHERE instance_key = ?1 ORDER BY id")            \
+  X(HIST_INSERT, "INSERT INTO history_packs(instance_key, at_ms, actor, events)"                   \
+                 " VALUES (?1, ?2, ?3, ?4)")                                                       \
+  X(HIST_LIST, "SELECT at_ms, actor, events FROM history_packs WHERE instance_key = ?1 ORDER BY id")\
   X(PRUNE_PICK, "SELECT key FROM instances WHERE state <> 0 AND ended_ms < ?1"                     \
                 " ORDER BY ended_ms LIMIT ?2")
 
@@ -256,17 +271,35 @@ struct cf_store {
 /* ------------------------------------------------------------ errors */
 
 /*
+ * The errno of the system call behind an I/O error, or 0. The files' own
+ * record comes first: sqlite3_system_errno() misses a failed COMMIT (SQLite
+ * rolls back before it records one) and reads errno late. A file keeps its
+ * last errno, so after an earlier error this may be that one's.
+ */
+static int os_errno(struct cf_store *s) {
+  int e = 0;
+  sqlite3_file *wal = NULL;
+  if (!s || !s->db) return 0;
+  if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) == SQLITE_OK &&
+      wal && wal->pMethods && wal->pMethods->xFileControl &&
+      wal->pMethods->xFileControl(wal, SQLITE_FCNTL_LAST_ERRNO, &e) == SQLITE_OK && e)
+    return e;
+  if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_LAST_ERRNO, &e) == SQLITE_OK && e) return e;
+  return sqlite3_system_errno(s->db);
+}
+
+/*
  * Turns a SQLite result into a crmflow error that says what happened to
  * which file, in words a user can act on. rc is the extended result code
  * (SQLITE_OPEN_EXRESCODE): a read-only folder and a read-only file are told
- * apart by it. For an I/O error the OS errno (sqlite3_system_errno) says
- * which: a file that may not grow (EFBIG, RLIMIT_FSIZE) or a full disk or
- * quota fails a write() with it instead of SQLITE_FULL.
+ * apart by it. For an I/O error the OS errno says which: a file that may not
+ * grow (EFBIG, RLIMIT_FSIZE) or a quota fails a write() with it instead of
+ * SQLITE_FULL (which SQLite gives for ENOSPC).
  */
 static int fail_msg(struct cf_store *s, int rc, const char *msg, struct cf_error *err,
                     const char *what) {
   const char *path = s ? s->path : "?";
-  int sys = s && s->db ? sqlite3_system_errno(s->db) : 0;
+  int sys = (rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_CANTOPEN ? os_errno(s) : 0;
   if (!msg) msg = sqlite3_errstr(rc);
   switch (rc & 0xff) {
   case SQLITE_NOMEM:
@@ -562,22 +595,6 @@ static bool read_message(sqlite3_stmt *st, void *row) {
   return ok;
 }
 
-static bool read_event(sqlite3_stmt *st, void *row) {
-  struct cf_store_event *e = row;
-  bool ok = true;
-  memset(e, 0, sizeof *e);
-  e->instance_key = col_key(st, 0);
-  e->at_ms = col_i64(st, 1);
-  e->kind = col_str(st, 2, &ok);
-  e->key = col_key(st, 3);
-  e->element_id = col_str(st, 4, &ok);
-  e->detail = col_str(st, 5, &ok);
-  e->actor = col_str(st, 6, &ok);
-  e->variables = col_str(st, 7, &ok);
-  if (!ok) cf_store_event_release(e);
-  return ok;
-}
-
 static void rel_definition(void *r) { cf_store_definition_release(r); }
 static void rel_instance(void *r) { cf_store_instance_release(r); }
 static void rel_job(void *r) { cf_store_job_release(r); }
@@ -586,7 +603,6 @@ static void rel_timer(void *r) { cf_store_timer_release(r); }
 static void rel_sub(void *r) { cf_store_subscription_release(r); }
 static void rel_incident(void *r) { cf_store_incident_release(r); }
 static void rel_message(void *r) { cf_store_message_release(r); }
-static void rel_event(void *r) { cf_store_event_release(r); }
 
 /*
  * Runs a bound statement and reads at most one row into *row: CF_ENOTFOUND
@@ -871,6 +887,12 @@ static int sq_open(const char *location, unsigned flags, struct cf_store **out,
                                             : "PRAGMA synchronous = FULL",
                       err, "opening")) != CF_OK)
       goto out;
+    /* A page cache that holds the hot pages of a busy database, and checkpoints every 32 MiB
+     * of WAL rather than every 4 MiB: a page written by many batches is copied back once.
+     * Temporary files in memory: the savepoint of every operation keeps its undo pages there
+     * instead of writing them to a file. */
+    if ((r = exec_sql(s, "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 8192; PRAGMA temp_store = MEMORY", err, "opening")) != CF_OK)
+      goto out;
     r = migrate(s, err);
   } else {
     if ((r = exec_sql(s, "PRAGMA query_only = 1", err, "opening")) != CF_OK) goto out;
@@ -1088,11 +1110,13 @@ static int rows_write(struct cf_store *s, uint64_t ikey, const struct cf_store_i
   int r = CF_OK;
   sqlite3_stmt *st = NULL;
   if (!fresh) {
-    if ((r = jobs_drop_missing(s, ikey, rows, err, what)) ||
-        (r = run_key(s, ST_TASKS_DELETE_ALL, ikey, err, what)) ||
-        (r = run_key(s, ST_TIMERS_DELETE_ALL, ikey, err, what)) ||
-        (r = run_key(s, ST_SUBS_DELETE_ALL, ikey, err, what)) ||
-        (r = run_key(s, ST_INCS_DELETE_ALL, ikey, err, what)))
+    /* Kinds the caller knows the stored instance has none of are not looked at. */
+    unsigned none = rows ? rows->known_empty : 0;
+    if ((!(none & CF_STORE_ROWS_JOBS) && (r = jobs_drop_missing(s, ikey, rows, err, what))) ||
+        (!(none & CF_STORE_ROWS_TASKS) && (r = run_key(s, ST_TASKS_DELETE_ALL, ikey, err, what))) ||
+        (!(none & CF_STORE_ROWS_TIMERS) && (r = run_key(s, ST_TIMERS_DELETE_ALL, ikey, err, what))) ||
+        (!(none & CF_STORE_ROWS_SUBS) && (r = run_key(s, ST_SUBS_DELETE_ALL, ikey, err, what))) ||
+        (!(none & CF_STORE_ROWS_INCIDENTS) && (r = run_key(s, ST_INCS_DELETE_ALL, ikey, err, what))))
       return r;
   }
   if (!rows) return CF_OK;
@@ -1549,45 +1573,146 @@ out:
 
 /* ------------------------------------------------------------ history */
 
-static int bind_event(sqlite3_stmt *st, int base, const struct cf_store_event *e) {
-  return bind_key(st, base + 1, e->instance_key) | sqlite3_bind_int64(st, base + 2, e->at_ms) |
-         bind_text(st, base + 3, e->kind ? e->kind : "") | bind_key(st, base + 4, e->key) |
-         bind_text(st, base + 5, e->element_id) | bind_text(st, base + 6, e->detail) |
-         bind_text(st, base + 7, e->actor) | bind_text(st, base + 8, e->variables);
+/*
+ * History is stored packed: one row per run of events of one instance in an
+ * append (the events of one engine call), the events a JSON array. A row
+ * per event cost most of a command's time in B-tree inserts; a pack is one.
+ */
+static void pack_event(struct cf_buf *b, const struct cf_store_event *e, int64_t row_at) {
+  cf_buf_putc(b, '[');
+  const char *kind = e->kind ? e->kind : "";
+  cf_buf_json_string(b, kind, strlen(kind));
+  cf_buf_printf(b, ",\"%llu\"", (unsigned long long)e->key);
+  const char *f[3] = {e->element_id, e->detail, e->variables};
+  for (int k = 0; k < 3; k++) {
+    cf_buf_putc(b, ',');
+    if (f[k]) cf_buf_json_string(b, f[k], strlen(f[k]));
+    else cf_buf_puts(b, "null");
+  }
+  if (e->at_ms != row_at) cf_buf_printf(b, ",%lld", (long long)e->at_ms);
+  cf_buf_putc(b, ']');
 }
 
-/* HIST_BATCH events per statement, then one at a time for the rest. */
+static bool same_actor(const char *a, const char *b) { return a == b || (a && b && !strcmp(a, b)); }
+
 static int sq_history_append(struct cf_store *s, const struct cf_store_event *events, size_t n,
                              struct cf_error *err) {
   static const char what[] = "appending history";
   if (n == 0) return CF_OK;
   int scope, r = call_begin(s, &scope, err, what);
   if (r) return r;
-  sqlite3_stmt *st = NULL;
-  size_t i = 0;
-  while (i < n && r == CF_OK) {
-    size_t k = n - i >= HIST_BATCH ? HIST_BATCH : 1;
-    if ((r = prep(s, k == 1 ? ST_HIST_INSERT1 : ST_HIST_INSERTN, &st, err))) break;
-    int b = 0;
-    for (size_t j = 0; j < k; j++) b |= bind_event(st, (int)(j * 8), &events[i + j]);
-    if (b) {
+  struct cf_buf b;
+  cf_buf_init(&b);
+  for (size_t i = 0; i < n && r == CF_OK;) {
+    size_t k = i;
+    cf_buf_reset(&b);
+    cf_buf_putc(&b, '[');
+    for (; k < n && events[k].instance_key == events[i].instance_key && same_actor(events[k].actor, events[i].actor);
+         k++) {
+      if (k > i) cf_buf_putc(&b, ',');
+      pack_event(&b, &events[k], events[i].at_ms);
+    }
+    cf_buf_putc(&b, ']');
+    if (b.oom) {
+      r = nomem(err, what);
+      break;
+    }
+    sqlite3_stmt *st = NULL;
+    if ((r = prep(s, ST_HIST_INSERT, &st, err))) break;
+    if (bind_key(st, 1, events[i].instance_key) || sqlite3_bind_int64(st, 2, events[i].at_ms) ||
+        bind_text(st, 3, events[i].actor) ||
+        sqlite3_bind_text(st, 4, b.data, (int)b.len, SQLITE_STATIC) != SQLITE_OK) {
       r = bind_failed(s, st, err, what);
       break;
     }
     r = run(s, st, err, what);
-    i += k;
+    i = k;
   }
+  cf_buf_release(&b);
   return call_end(s, scope, r, err);
+}
+
+static char *json_str_dup(struct json_object *a, size_t i, bool *ok) {
+  struct json_object *v = json_object_array_get_idx(a, i);
+  if (!v || json_object_is_type(v, json_type_null)) return NULL;
+  char *d = cf_strdup(json_object_get_string(v));
+  if (!d) *ok = false;
+  return d;
+}
+
+/* Unpacks one row's events onto the list. */
+static int unpack(uint64_t instance_key, int64_t at_ms, const char *actor, const char *text, size_t len,
+                  struct cf_store_event **out, size_t *n, size_t *cap, struct cf_error *err) {
+  struct cf_error jerr;
+  struct json_object *arr = cf_json_parse(text, len, &jerr);
+  if (!arr || !json_object_is_type(arr, json_type_array)) {
+    json_object_put(arr);
+    return cf_error_set(err, CF_EIO, "the history of instance %llu is damaged: %s", (unsigned long long)instance_key,
+                        jerr.msg[0] ? jerr.msg : "not an array");
+  }
+  int r = CF_OK;
+  size_t m = json_object_array_length(arr);
+  for (size_t i = 0; i < m && r == CF_OK; i++) {
+    struct json_object *ev = json_object_array_get_idx(arr, i);
+    size_t items = json_object_is_type(ev, json_type_array) ? json_object_array_length(ev) : 0;
+    if (items != 5 && items != 6) {
+      r = cf_error_set(err, CF_EIO, "the history of instance %llu is damaged (an event is not a 5- or 6-item array)",
+                       (unsigned long long)instance_key);
+      break;
+    }
+    if (!cf_grow((void **)out, cap, *n, sizeof **out)) {
+      r = cf_error_set(err, CF_ENOMEM, "out of memory");
+      break;
+    }
+    struct cf_store_event *e = &(*out)[*n];
+    memset(e, 0, sizeof *e);
+    bool ok = true;
+    e->instance_key = instance_key;
+    e->kind = json_str_dup(ev, 0, &ok);
+    const char *ks = json_object_get_string(json_object_array_get_idx(ev, 1));
+    e->key = ks ? strtoull(ks, NULL, 10) : 0;
+    e->element_id = json_str_dup(ev, 2, &ok);
+    e->detail = json_str_dup(ev, 3, &ok);
+    e->variables = json_str_dup(ev, 4, &ok);
+    e->at_ms = items == 6 ? json_object_get_int64(json_object_array_get_idx(ev, 5)) : at_ms;
+    if (actor && !(e->actor = cf_strdup(actor))) ok = false;
+    if (!ok || !e->kind) {
+      cf_store_event_release(e);
+      r = cf_error_set(err, CF_ENOMEM, "out of memory");
+      break;
+    }
+    (*n)++;
+  }
+  json_object_put(arr);
+  return r;
 }
 
 static int sq_history_list(struct cf_store *s, uint64_t instance_key, struct cf_store_event **out,
                            size_t *n, struct cf_error *err) {
   static const char what[] = "reading history";
+  *out = NULL;
+  *n = 0;
   sqlite3_stmt *st = NULL;
   int r = prep(s, ST_HIST_LIST, &st, err);
   if (r) return r;
   if (bind_key(st, 1, instance_key)) return bind_failed(s, st, err, what);
-  return fetch_all(s, st, sizeof **out, read_event, rel_event, (void **)out, n, err, what);
+  size_t cap = 0;
+  int rc;
+  while (r == CF_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *text = (const char *)sqlite3_column_text(st, 2);
+    size_t len = (size_t)sqlite3_column_bytes(st, 2);
+    r = unpack(instance_key, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+               text ? text : "[]", text ? len : 2, out, n, &cap, err);
+  }
+  if (r == CF_OK && rc != SQLITE_DONE) r = fail(s, rc, err, what);
+  sqlite3_reset(st);
+  if (r) {
+    for (size_t i = 0; i < *n; i++) cf_store_event_release(&(*out)[i]);
+    cf_free(*out);
+    *out = NULL;
+    *n = 0;
+  }
+  return r;
 }
 
 /*

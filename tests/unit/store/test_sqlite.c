@@ -169,7 +169,7 @@ static void migrations_run_once_and_refuse_newer(void **state) {
   ok(cf__store_sqlite_exec(s, "UPDATE schema_version SET version = 999", &err), &err);
   O->close(s);
   assert_int_equal(open_err("mig.db", 0, &err), CF_EUNSUPPORTED);
-  assert_non_null(strstr(err.msg, "newer crmflow (schema 999, this one knows up to 1)"));
+  assert_non_null(strstr(err.msg, "newer crmflow (schema 999, this one knows up to 2)"));
   assert_int_equal(open_err("mig.db", CF_STORE_READONLY, &err), CF_EUNSUPPORTED);
   assert_non_null(strstr(err.msg, "schema 999"));
 }
@@ -411,7 +411,7 @@ static void instances_store_their_rows_and_conflict(void **state) {
   struct cf_store_incident inc = {.key = 106, .element_instance_key = 1106,
                                   .element_id = (char *)"gw", .type = 2,
                                   .message = (char *)"no flow", .created_ms = 1001};
-  struct cf_store_instance_rows rows = {jobs, 2, &task, 1, &timer, 1, &sub, 1, &inc, 1};
+  struct cf_store_instance_rows rows = {jobs, 2, &task, 1, &timer, 1, &sub, 1, &inc, 1, 0};
   ok(O->instance_insert(s, &i, &rows, &err), &err);
   /* The same key again: refused. */
   assert_int_equal(O->instance_insert(s, &i, NULL, &err), CF_ECONFLICT);
@@ -830,6 +830,267 @@ static void history_appends_lists_and_prunes(void **state) {
   O->close(s);
 }
 
+/* ------------------------------------------------------------ operations inside a batch */
+
+static bool has_instance(struct cf_store *s, uint64_t key) {
+  struct cf_error err = {0};
+  struct cf_store_instance got;
+  int rc = O->instance_get(s, key, &got, &err);
+  if (rc == CF_OK) cf_store_instance_release(&got);
+  else if (rc != CF_ENOTFOUND) fail_msg("instance_get %llu: %s", (unsigned long long)key, err.msg);
+  return rc == CF_OK;
+}
+
+static bool has_job(struct cf_store *s, uint64_t key) {
+  struct cf_error err = {0};
+  struct cf_store_job got;
+  int rc = O->job_get(s, key, &got, &err);
+  if (rc == CF_OK) cf_store_job_release(&got);
+  else if (rc != CF_ENOTFOUND) fail_msg("job_get %llu: %s", (unsigned long long)key, err.msg);
+  return rc == CF_OK;
+}
+
+static size_t history_count(struct cf_store *s, uint64_t instance_key) {
+  struct cf_error err = {0};
+  struct cf_store_event *h = NULL;
+  size_t n = 0;
+  ok(O->history_list(s, instance_key, &h, &n, &err), &err);
+  for (size_t k = 0; k < n; k++) cf_store_event_release(&h[k]);
+  cf_free(h);
+  return n;
+}
+
+/*
+ * An operation undone with op_end(keep=false) leaves nothing of itself (its
+ * instance, side rows, history, leases), the operations kept around it stay,
+ * and the batch goes on to commit.
+ */
+static void an_undone_operation_leaves_nothing_and_the_batch_goes_on(void **state) {
+  struct cf_error err = {0};
+  struct cf_store *s = open_db("ops.db", CF_STORE_FAST);
+  struct cf_store_instance base = instance(1, "order");
+  struct cf_store_job bj = job(2, "mail", 3);
+  struct cf_store_user_task bt3 = {.key = 3, .element_id = (char *)"approve"};
+  ok(O->instance_insert(s, &base, &(struct cf_store_instance_rows){.jobs = &bj, .njobs = 1,
+                                                                   .tasks = &bt3, .ntasks = 1},
+                        &err),
+     &err);
+
+  /* No transaction: an operation has nothing to be a part of. */
+  assert_int_equal(O->op_begin(s, &err), CF_EINVAL);
+  assert_non_null(strstr(err.msg, "transaction"));
+
+  ok(O->begin(s, &err), &err);
+  /* A single call that fails half way (its instance row is written, then its task's key is
+   * taken) leaves nothing of itself either, and the transaction stays open. */
+  struct cf_store_instance half = instance(5, "order");
+  struct cf_store_job hj = job(6, "mail", 3);
+  ok(O->op_begin(s, &err), &err);
+  assert_int_equal(O->instance_insert(s, &half, &(struct cf_store_instance_rows){
+                                                    .jobs = &hj, .njobs = 1, .tasks = &bt3,
+                                                    .ntasks = 1},
+                                      &err),
+                   CF_ECONFLICT);
+  assert_false(has_instance(s, 5));
+  assert_false(has_job(s, 6));
+  ok(O->op_end(s, true, &err), &err); /* kept: what is left of it is nothing */
+  /* Kept. */
+  ok(O->op_begin(s, &err), &err);
+  struct cf_store_instance a = instance(10, "order");
+  struct cf_store_job aj = job(11, "mail", 3);
+  struct cf_store_instance_rows arows = {.jobs = &aj, .njobs = 1};
+  ok(O->instance_insert(s, &a, &arows, &err), &err);
+  ok(O->op_end(s, true, &err), &err);
+  /* Undone after it wrote everywhere it can: a new instance with rows, history, a lease on an
+   * existing job, an update of an existing instance, a buffered message. */
+  ok(O->op_begin(s, &err), &err);
+  struct cf_store_instance b = instance(20, "order");
+  struct cf_store_job bj2 = job(21, "mail", 3);
+  struct cf_store_timer bt = {.key = 22, .element_id = (char *)"wait", .due_ms = 50};
+  ok(O->instance_insert(s, &b, &(struct cf_store_instance_rows){.jobs = &bj2, .njobs = 1,
+                                                                .timers = &bt, .ntimers = 1},
+                        &err),
+     &err);
+  struct cf_store_event ev = {.instance_key = 20, .kind = (char *)"PROCESS_STARTED", .key = 20};
+  ok(O->history_append(s, &ev, 1, &err), &err);
+  assert_int_equal(activate(s, "mail", 10, "w1", 0, 100), 3); /* 2, 11 and 21 */
+  base.variables = (char *)"{\"amount\":0}";
+  ok(O->instance_update(s, &base, 1, NULL, &err), &err);
+  struct cf_store_message m = {.key = 23, .name = (char *)"paid", .message_id = (char *)"m-23",
+                               .published_ms = 0, .expires_ms = 1000};
+  ok(O->message_insert(s, &m, &err), &err);
+  assert_true(has_instance(s, 20)); /* visible inside the operation */
+  ok(O->op_end(s, false, &err), &err);
+  /* Gone at once, inside the same transaction. */
+  assert_false(has_instance(s, 20));
+  assert_false(has_job(s, 21));
+  assert_int_equal(history_count(s, 20), 0);
+  assert_true(has_instance(s, 10));
+  /* A later operation that fails half way (its second write conflicts) is undone too. */
+  ok(O->op_begin(s, &err), &err);
+  struct cf_store_instance c = instance(30, "order");
+  ok(O->instance_insert(s, &c, NULL, &err), &err);
+  assert_int_equal(O->instance_insert(s, &a, NULL, &err), CF_ECONFLICT);
+  ok(O->op_end(s, false, &err), &err);
+  /* And one after it is kept: the transaction is still open and commits. */
+  ok(O->op_begin(s, &err), &err);
+  struct cf_store_instance d = instance(40, "order");
+  ok(O->instance_insert(s, &d, NULL, &err), &err);
+  ok(O->op_end(s, true, &err), &err);
+  ok(O->commit(s, &err), &err);
+  O->close(s);
+
+  /* What is durable, seen by a fresh reader. */
+  struct cf_store *r = open_db("ops.db", CF_STORE_READONLY);
+  assert_true(has_instance(r, 10));
+  assert_true(has_job(r, 11));
+  assert_true(has_instance(r, 40));
+  assert_false(has_instance(r, 20));
+  assert_false(has_job(r, 21));
+  assert_false(has_instance(r, 30));
+  assert_false(has_instance(r, 5));
+  assert_false(has_job(r, 6));
+  assert_int_equal(history_count(r, 20), 0);
+  struct cf_store_timer *due = NULL;
+  size_t n = 0;
+  ok(O->timers_due(r, 1000, 10, &due, &n, &err), &err);
+  assert_int_equal(n, 0);
+  bool exists = true;
+  ok(O->message_by_id(r, "m-23", 0, &exists, &err), &err);
+  assert_false(exists);
+  struct cf_store_instance got;
+  ok(O->instance_get(r, 1, &got, &err), &err);
+  assert_int_equal(got.row_version, 1); /* the undone update did not happen */
+  assert_string_equal(got.variables, "{\"amount\":19.99}");
+  cf_store_instance_release(&got);
+  struct cf_store_job jg;
+  ok(O->job_get(r, 2, &jg, &err), &err);
+  assert_null(jg.worker); /* the undone lease did not happen */
+  cf_store_job_release(&jg);
+  ok(O->job_get(r, 11, &jg, &err), &err);
+  assert_null(jg.worker);
+  cf_store_job_release(&jg);
+  O->close(r);
+}
+
+static void definition_list_gives_every_or_the_latest_version(void **state) {
+  struct cf_error err = {0};
+  struct cf_store *s = open_db("deflist.db", CF_STORE_FAST);
+  struct cf_store_definition *list = NULL;
+  size_t n = 99;
+  ok(O->definition_list(s, true, &list, &n, &err), &err);
+  assert_int_equal(n, 0);
+  assert_null(list);
+  /* Inserted out of order: order v1..v3 (v2 tagged), lead v1..v2, ship v1. */
+  static const struct {
+    uint64_t key;
+    const char *pid;
+    const char *tag;
+  } defs[] = {{10, "order", NULL}, {11, "lead", NULL},  {12, "order", "v2"},
+              {13, "ship", NULL},  {14, "lead", NULL},  {15, "order", NULL}};
+  for (size_t k = 0; k < sizeof defs / sizeof defs[0]; k++) {
+    struct cf_store_definition d = {.key = defs[k].key, .process_id = (char *)defs[k].pid,
+                                    .version_tag = (char *)defs[k].tag, .deployment_key = 1,
+                                    .resource_name = (char *)"r.bpmn", .checksum = (char *)"c",
+                                    .xml = (char *)"<definitions/>", .xml_len = 14,
+                                    .deployed_ms = (int64_t)k};
+    ok(O->definition_insert(s, &d, &err), &err);
+  }
+  ok(O->definition_list(s, true, &list, &n, &err), &err);
+  assert_int_equal(n, 3);
+  static const struct {
+    const char *pid;
+    int32_t version;
+    uint64_t key;
+  } latest[] = {{"lead", 2, 14}, {"order", 3, 15}, {"ship", 1, 13}};
+  for (size_t k = 0; k < n; k++) {
+    assert_string_equal(list[k].process_id, latest[k].pid);
+    assert_int_equal(list[k].version, latest[k].version);
+    assert_int_equal(list[k].key, latest[k].key);
+    assert_string_equal(list[k].resource_name, "r.bpmn");
+    assert_null(list[k].xml); /* a list is for showing */
+    assert_int_equal(list[k].xml_len, 0);
+    cf_store_definition_release(&list[k]);
+  }
+  cf_free(list);
+  ok(O->definition_list(s, false, &list, &n, &err), &err);
+  assert_int_equal(n, 6);
+  static const struct {
+    const char *pid;
+    int32_t version;
+  } all[] = {{"lead", 1}, {"lead", 2}, {"order", 1}, {"order", 2}, {"order", 3}, {"ship", 1}};
+  for (size_t k = 0; k < n; k++) {
+    assert_string_equal(list[k].process_id, all[k].pid);
+    assert_int_equal(list[k].version, all[k].version);
+    assert_null(list[k].xml);
+  }
+  assert_string_equal(list[3].version_tag, "v2");
+  assert_int_equal(list[3].deployed_ms, 2);
+  for (size_t k = 0; k < n; k++) cf_store_definition_release(&list[k]);
+  cf_free(list);
+  O->close(s);
+}
+
+static void instance_list_filters_children_by_parent(void **state) {
+  struct cf_error err = {0};
+  struct cf_store *s = open_db("parent.db", CF_STORE_FAST);
+  /* 1 calls 2, 3 (a "ship") and 5; 2 calls 4. */
+  static const struct {
+    uint64_t key, parent;
+    const char *pid;
+  } tree[] = {{1, 0, "order"}, {2, 1, "pay"}, {3, 1, "ship"}, {4, 2, "pay"}, {5, 1, "pay"}};
+  for (size_t k = 0; k < 5; k++) {
+    struct cf_store_instance i = instance(tree[k].key, tree[k].pid);
+    i.parent_key = tree[k].parent;
+    ok(O->instance_insert(s, &i, NULL, &err), &err);
+  }
+  struct cf_store_instance *list = NULL;
+  size_t n = 0;
+  struct cf_store_instance_filter f = {.state = -1, .incident = -1, .parent_key = 1};
+  ok(O->instance_list(s, &f, &list, &n, &err), &err);
+  assert_int_equal(n, 3);
+  assert_int_equal(list[0].key, 2);
+  assert_int_equal(list[1].key, 3);
+  assert_int_equal(list[2].key, 5);
+  for (size_t k = 0; k < n; k++) {
+    assert_int_equal(list[k].parent_key, 1);
+    cf_store_instance_release(&list[k]);
+  }
+  cf_free(list);
+  /* With another filter, and paging. */
+  f.process_id = "pay";
+  ok(O->instance_list(s, &f, &list, &n, &err), &err);
+  assert_int_equal(n, 2);
+  assert_int_equal(list[0].key, 2);
+  assert_int_equal(list[1].key, 5);
+  for (size_t k = 0; k < n; k++) cf_store_instance_release(&list[k]);
+  cf_free(list);
+  f.after_key = 2;
+  ok(O->instance_list(s, &f, &list, &n, &err), &err);
+  assert_int_equal(n, 1);
+  assert_int_equal(list[0].key, 5);
+  cf_store_instance_release(&list[0]);
+  cf_free(list);
+  /* Grandchildren are not children. */
+  f = (struct cf_store_instance_filter){.state = -1, .incident = -1, .parent_key = 2};
+  ok(O->instance_list(s, &f, &list, &n, &err), &err);
+  assert_int_equal(n, 1);
+  assert_int_equal(list[0].key, 4);
+  cf_store_instance_release(&list[0]);
+  cf_free(list);
+  f.parent_key = 4;
+  ok(O->instance_list(s, &f, &list, &n, &err), &err);
+  assert_int_equal(n, 0);
+  assert_null(list);
+  /* 0: no filter. */
+  f.parent_key = 0;
+  ok(O->instance_list(s, &f, &list, &n, &err), &err);
+  assert_int_equal(n, 5);
+  for (size_t k = 0; k < n; k++) cf_store_instance_release(&list[k]);
+  cf_free(list);
+  O->close(s);
+}
+
 /* ------------------------------------------------------------ out of memory */
 
 static void out_of_memory_while_building_rows(void **state) {
@@ -919,6 +1180,9 @@ int main(void) {
       cmocka_unit_test(messages_buffer_deduplicate_and_expire),
       cmocka_unit_test(history_appends_lists_and_prunes),
       cmocka_unit_test(out_of_memory_while_building_rows),
+      cmocka_unit_test(an_undone_operation_leaves_nothing_and_the_batch_goes_on),
+      cmocka_unit_test(definition_list_gives_every_or_the_latest_version),
+      cmocka_unit_test(instance_list_filters_children_by_parent),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
