@@ -4,6 +4,8 @@
  * Elements and flows are written by id, not by index, so a state is never
  * silently applied to another model: an id the model lacks refuses the load.
  * Keys are decimal strings (64-bit), numbers in variables keep every digit.
+ * Saving writes the text directly (it runs after every command); loading
+ * parses it with json-c.
  */
 #include <json-c/json.h>
 #include <stdio.h>
@@ -19,208 +21,362 @@
 
 /* ------------------------------------------------------------- save */
 
-static struct json_object *key_json(uint64_t k) {
-  char buf[24];
-  snprintf(buf, sizeof buf, "%llu", (unsigned long long)k);
-  return json_object_new_string(buf);
+/*
+ * The state is written as JSON text straight into the caller's buffer, with
+ * no json-c tree in between: saving follows every command, so it must cost
+ * no allocation beyond the buffer's growth. The text is the one the json-c
+ * writer this replaced gave (fields in the same order, optional ones left
+ * out the same way, compact), which the loader below reads; the unit tests
+ * keep that writer as their reference (tests/unit/engine/save_reference.h).
+ */
+
+/* Appends a string literal (its length known at compile time): a literal only, never a pointer. */
+#define PUT(b, lit) cf_buf_append((b), "" lit, sizeof(lit) - 1)
+
+static void put_u64(struct cf_buf *b, uint64_t n) {
+  char buf[24], *p = buf + sizeof buf;
+  do {
+    *--p = (char)('0' + n % 10);
+    n /= 10;
+  } while (n);
+  cf_buf_append(b, p, (size_t)(buf + sizeof buf - p));
 }
 
-static int value_json(const struct cf_feel_value *v, struct json_object **out) {
-  return cf_feel_to_json(v, out);
-}
-
-static struct json_object *str_json(const char *s) { return s ? json_object_new_string(s) : NULL; }
-
-static int scope_json(const struct cf_engine_instance *in, const struct scope_data *s,
-                      struct json_object *o) {
-  struct json_object *vars = NULL;
-  if (s->vars.type == CF_FEEL_CONTEXT && value_json(&s->vars, &vars)) return CF_ENOMEM;
-  json_object_object_add(o, "vars", vars);
-  json_object_object_add(o, "tokens", json_object_new_int64(s->tokens));
-  if (s->narrivals) {
-    struct json_object *a = json_object_new_array();
-    for (uint32_t i = 0; i < s->narrivals; i++) {
-      struct json_object *p = json_object_new_array();
-      json_object_array_add(p, json_object_new_string(in->model->flows[s->arrivals[i].flow].id));
-      json_object_array_add(p, json_object_new_int64(s->arrivals[i].count));
-      json_object_array_add(a, p);
-    }
-    json_object_object_add(o, "arrivals", a);
+static void put_int(struct cf_buf *b, int64_t n) {
+  if (n < 0) {
+    cf_buf_putc(b, '-');
+    put_u64(b, (uint64_t)0 - (uint64_t)n);
+  } else {
+    put_u64(b, (uint64_t)n);
   }
-  return CF_OK;
+}
+
+/* A key: a decimal string, since JSON readers lose 64-bit integers. */
+static void put_key(struct cf_buf *b, uint64_t k) {
+  cf_buf_putc(b, '"');
+  put_u64(b, k);
+  cf_buf_putc(b, '"');
+}
+
+/*
+ * A string, or null for NULL. Ids and types seldom need an escape: then one
+ * reserve and one copy, else cf_buf_json_string (escaping as json-c does).
+ */
+static void put_str(struct cf_buf *b, const char *s) {
+  if (!s) {
+    PUT(b, "null");
+    return;
+  }
+  size_t n = 0;
+  while (s[n] && (unsigned char)s[n] >= 0x20 && s[n] != '"' && s[n] != '\\') n++;
+  if (s[n]) {
+    cf_buf_json_string(b, s, n + strlen(s + n));
+    return;
+  }
+  if (cf_buf_reserve(b, n + 2)) return;
+  char *p = b->data + b->len;
+  p[0] = '"';
+  memcpy(p + 1, s, n);
+  p[n + 1] = '"';
+  p[n + 2] = '\0';
+  b->len += n + 2;
+}
+
+/* The fields of a scope ("vars", "tokens", "arrivals"), no braces. */
+static void put_scope(struct cf_buf *b, const struct cf_engine_instance *in,
+                      const struct scope_data *s) {
+  PUT(b, "\"vars\":");
+  if (s->vars.type == CF_FEEL_CONTEXT) cf_feel_write_json(&s->vars, b);
+  else PUT(b, "null");
+  PUT(b, ",\"tokens\":");
+  put_int(b, s->tokens);
+  if (s->narrivals) {
+    PUT(b, ",\"arrivals\":[");
+    for (uint32_t i = 0; i < s->narrivals; i++) {
+      if (i) cf_buf_putc(b, ',');
+      cf_buf_putc(b, '[');
+      put_str(b, in->model->flows[s->arrivals[i].flow].id);
+      cf_buf_putc(b, ',');
+      put_int(b, s->arrivals[i].count);
+      cf_buf_putc(b, ']');
+    }
+    cf_buf_putc(b, ']');
+  }
+}
+
+static void put_element_instance(struct cf_buf *b, const struct cf_engine_instance *in, size_t i) {
+  const struct cf_bpmn_model *m = in->model;
+  const struct cf_engine_element_instance *e = &in->eis[i];
+  const struct ei_priv *p = &in->priv[i];
+  PUT(b, "{\"key\":");
+  put_key(b, e->key);
+  PUT(b, ",\"scope\":");
+  put_key(b, e->scope_key);
+  PUT(b, ",\"el\":");
+  put_str(b, m->elements[e->element].id);
+  PUT(b, ",\"state\":");
+  put_int(b, e->state);
+  if (e->job_key) {
+    PUT(b, ",\"job\":");
+    put_key(b, e->job_key);
+  }
+  if (e->user_task_key) {
+    PUT(b, ",\"task\":");
+    put_key(b, e->user_task_key);
+  }
+  if (e->incident_key) {
+    PUT(b, ",\"incident\":");
+    put_key(b, e->incident_key);
+  }
+  if (p->phase) {
+    PUT(b, ",\"phase\":");
+    put_int(b, p->phase);
+  }
+  if (e->body) {
+    PUT(b, ",\"body\":true,\"miCount\":");
+    put_int(b, p->mi_count);
+    PUT(b, ",\"miNext\":");
+    put_int(b, p->mi_next);
+    PUT(b, ",\"miDone\":");
+    put_int(b, p->mi_done);
+    if (p->mi_items.type == CF_FEEL_LIST) {
+      PUT(b, ",\"miItems\":");
+      cf_feel_write_json(&p->mi_items, b);
+    }
+  }
+  if (p->mi_index) {
+    PUT(b, ",\"miIndex\":");
+    put_int(b, p->mi_index);
+  }
+  if (p->comp_thrower) {
+    PUT(b, ",\"compThrower\":");
+    put_key(b, p->comp_thrower);
+  }
+  if (p->comp_scope) {
+    PUT(b, ",\"compScope\":");
+    put_key(b, p->comp_scope);
+  }
+  if (p->ncomp) {
+    PUT(b, ",\"compQueue\":[");
+    for (uint32_t k = 0; k < p->ncomp; k++) {
+      if (k) cf_buf_putc(b, ',');
+      cf_buf_putc(b, '[');
+      put_str(b, m->elements[p->comp_queue[k].element].id);
+      cf_buf_putc(b, ',');
+      put_key(b, p->comp_queue[k].scope);
+      cf_buf_putc(b, ']');
+    }
+    PUT(b, "],\"compPos\":");
+    put_int(b, p->comp_pos);
+    PUT(b, ",\"compDone\":");
+    put_int(b, p->comp_done);
+  }
+  cf_buf_putc(b, ',');
+  put_scope(b, in, &p->scope);
+  cf_buf_putc(b, '}');
+}
+
+static void put_job(struct cf_buf *b, const struct cf_bpmn_model *m, const struct cf_engine_job *jb) {
+  PUT(b, "{\"key\":");
+  put_key(b, jb->key);
+  PUT(b, ",\"ei\":");
+  put_key(b, jb->element_instance_key);
+  PUT(b, ",\"el\":");
+  put_str(b, m->elements[jb->element].id);
+  PUT(b, ",\"state\":");
+  put_int(b, jb->state);
+  PUT(b, ",\"retries\":");
+  put_int(b, jb->retries);
+  PUT(b, ",\"available\":");
+  put_int(b, jb->available_at_ms);
+  PUT(b, ",\"type\":");
+  put_str(b, jb->type);
+  if (jb->error_message) {
+    PUT(b, ",\"error\":");
+    put_str(b, jb->error_message);
+  }
+  if (jb->headers.type == CF_FEEL_CONTEXT) {
+    PUT(b, ",\"headers\":");
+    cf_feel_write_json(&jb->headers, b);
+  }
+  cf_buf_putc(b, '}');
+}
+
+static void put_user_task(struct cf_buf *b, const struct cf_bpmn_model *m,
+                          const struct cf_engine_user_task *t) {
+  PUT(b, "{\"key\":");
+  put_key(b, t->key);
+  PUT(b, ",\"ei\":");
+  put_key(b, t->element_instance_key);
+  PUT(b, ",\"el\":");
+  put_str(b, m->elements[t->element].id);
+  PUT(b, ",\"created\":");
+  put_int(b, t->created_ms);
+  PUT(b, ",\"assignee\":");
+  put_str(b, t->assignee);
+  PUT(b, ",\"groups\":");
+  cf_feel_write_json(&t->candidate_groups, b);
+  PUT(b, ",\"users\":");
+  cf_feel_write_json(&t->candidate_users, b);
+  PUT(b, ",\"due\":");
+  put_str(b, t->due_date);
+  PUT(b, ",\"followUp\":");
+  put_str(b, t->follow_up_date);
+  PUT(b, ",\"priority\":");
+  put_int(b, t->priority);
+  PUT(b, ",\"form\":");
+  put_str(b, t->form_key);
+  cf_buf_putc(b, '}');
+}
+
+static void put_incident(struct cf_buf *b, const struct cf_bpmn_model *m,
+                         const struct cf_engine_incident *c) {
+  PUT(b, "{\"key\":");
+  put_key(b, c->key);
+  PUT(b, ",\"ei\":");
+  put_key(b, c->element_instance_key);
+  PUT(b, ",\"el\":");
+  put_str(b, m->elements[c->element].id);
+  PUT(b, ",\"type\":");
+  put_int(b, c->type);
+  if (c->job_key) {
+    PUT(b, ",\"job\":");
+    put_key(b, c->job_key);
+  }
+  PUT(b, ",\"message\":");
+  put_str(b, c->message);
+  PUT(b, ",\"created\":");
+  put_int(b, c->created_ms);
+  cf_buf_putc(b, '}');
+}
+
+static void put_timer(struct cf_buf *b, const struct cf_bpmn_model *m, const struct cf_engine_timer *t,
+                      const struct cf_schedule *sc) {
+  PUT(b, "{\"key\":");
+  put_key(b, t->key);
+  PUT(b, ",\"owner\":");
+  put_key(b, t->owner_key);
+  PUT(b, ",\"el\":");
+  put_str(b, m->elements[t->element].id);
+  PUT(b, ",\"due\":");
+  put_int(b, sc->due_ms);
+  PUT(b, ",\"remaining\":");
+  put_int(b, sc->remaining);
+  PUT(b, ",\"everyMs\":");
+  put_int(b, sc->every_ms);
+  PUT(b, ",\"everyMonths\":");
+  put_int(b, sc->every_months);
+  if (sc->cron) {
+    PUT(b, ",\"cron\":");
+    put_str(b, sc->cron_text);
+  }
+  cf_buf_putc(b, '}');
+}
+
+static void put_comp(struct cf_buf *b, const struct cf_bpmn_model *m, const struct comp_record *c) {
+  PUT(b, "{\"ei\":");
+  put_key(b, c->ei_key);
+  PUT(b, ",\"scope\":");
+  put_key(b, c->scope_key);
+  PUT(b, ",\"el\":");
+  put_str(b, m->elements[c->activity].id);
+  if (c->handler >= 0) {
+    PUT(b, ",\"handler\":");
+    put_str(b, m->elements[c->handler].id);
+  }
+  cf_buf_putc(b, '}');
+}
+
+static void put_sub(struct cf_buf *b, const struct cf_bpmn_model *m,
+                    const struct cf_engine_subscription *sb) {
+  PUT(b, "{\"key\":");
+  put_key(b, sb->key);
+  PUT(b, ",\"owner\":");
+  put_key(b, sb->owner_key);
+  PUT(b, ",\"el\":");
+  put_str(b, m->elements[sb->element].id);
+  PUT(b, ",\"kind\":");
+  put_int(b, sb->kind);
+  PUT(b, ",\"name\":");
+  put_str(b, sb->name);
+  if (sb->correlation_key) {
+    PUT(b, ",\"ck\":");
+    put_str(b, sb->correlation_key);
+  }
+  cf_buf_putc(b, '}');
 }
 
 int cf_engine_instance_save(const struct cf_engine_instance *in, struct cf_buf *out) {
   const struct cf_bpmn_model *m = in->model;
-  struct json_object *o = json_object_new_object();
-  if (!o) return CF_ENOMEM;
-  int rc = CF_OK;
-  json_object_object_add(o, "v", json_object_new_int(STATE_VERSION));
-  json_object_object_add(o, "process", json_object_new_string(m->processes[in->process].id));
-  json_object_object_add(o, "key", key_json(in->key));
-  json_object_object_add(o, "state", json_object_new_int(in->state));
-  json_object_object_add(o, "created", json_object_new_int64(in->created_ms));
-  struct json_object *root = json_object_new_object();
-  json_object_object_add(o, "root", root);
-  if ((rc = scope_json(in, &in->root, root))) goto out;
-
-  struct json_object *eis = json_object_new_array();
-  json_object_object_add(o, "eis", eis);
+  struct cf_buf *b = out;
+  size_t mark = b->len;
+  PUT(b, "{\"v\":");
+  put_int(b, STATE_VERSION);
+  PUT(b, ",\"process\":");
+  put_str(b, m->processes[in->process].id);
+  PUT(b, ",\"key\":");
+  put_key(b, in->key);
+  PUT(b, ",\"state\":");
+  put_int(b, in->state);
+  PUT(b, ",\"created\":");
+  put_int(b, in->created_ms);
+  PUT(b, ",\"root\":{");
+  put_scope(b, in, &in->root);
+  PUT(b, "},\"eis\":[");
   for (size_t i = 0; i < in->neis; i++) {
-    const struct cf_engine_element_instance *e = &in->eis[i];
-    struct json_object *j = json_object_new_object();
-    json_object_array_add(eis, j);
-    json_object_object_add(j, "key", key_json(e->key));
-    json_object_object_add(j, "scope", key_json(e->scope_key));
-    json_object_object_add(j, "el", json_object_new_string(m->elements[e->element].id));
-    json_object_object_add(j, "state", json_object_new_int(e->state));
-    if (e->job_key) json_object_object_add(j, "job", key_json(e->job_key));
-    if (e->user_task_key) json_object_object_add(j, "task", key_json(e->user_task_key));
-    if (e->incident_key) json_object_object_add(j, "incident", key_json(e->incident_key));
-    if (in->priv[i].phase) json_object_object_add(j, "phase", json_object_new_int(in->priv[i].phase));
-    if (e->body) {
-      json_object_object_add(j, "body", json_object_new_boolean(1));
-      json_object_object_add(j, "miCount", json_object_new_int64(in->priv[i].mi_count));
-      json_object_object_add(j, "miNext", json_object_new_int64(in->priv[i].mi_next));
-      json_object_object_add(j, "miDone", json_object_new_int64(in->priv[i].mi_done));
-      struct json_object *items = NULL;
-      if (in->priv[i].mi_items.type == CF_FEEL_LIST && (rc = value_json(&in->priv[i].mi_items, &items)))
-        goto out;
-      if (items) json_object_object_add(j, "miItems", items);
-    }
-    if (in->priv[i].mi_index) json_object_object_add(j, "miIndex", json_object_new_int64(in->priv[i].mi_index));
-    if (in->priv[i].comp_thrower) json_object_object_add(j, "compThrower", key_json(in->priv[i].comp_thrower));
-    if (in->priv[i].comp_scope) json_object_object_add(j, "compScope", key_json(in->priv[i].comp_scope));
-    if (in->priv[i].ncomp) {
-      struct json_object *q = json_object_new_array();
-      for (uint32_t k = 0; k < in->priv[i].ncomp; k++) {
-        struct json_object *st = json_object_new_array();
-        json_object_array_add(st, json_object_new_string(m->elements[in->priv[i].comp_queue[k].element].id));
-        json_object_array_add(st, key_json(in->priv[i].comp_queue[k].scope));
-        json_object_array_add(q, st);
-      }
-      json_object_object_add(j, "compQueue", q);
-      json_object_object_add(j, "compPos", json_object_new_int64(in->priv[i].comp_pos));
-      json_object_object_add(j, "compDone", json_object_new_int64(in->priv[i].comp_done));
-    }
-    if ((rc = scope_json(in, &in->priv[i].scope, j))) goto out;
+    if (i) cf_buf_putc(b, ',');
+    put_element_instance(b, in, i);
   }
-
-  struct json_object *jobs = json_object_new_array();
-  json_object_object_add(o, "jobs", jobs);
+  PUT(b, "],\"jobs\":[");
   for (size_t i = 0; i < in->njobs; i++) {
-    const struct cf_engine_job *jb = &in->jobs[i];
-    struct json_object *j = json_object_new_object();
-    json_object_array_add(jobs, j);
-    json_object_object_add(j, "key", key_json(jb->key));
-    json_object_object_add(j, "ei", key_json(jb->element_instance_key));
-    json_object_object_add(j, "el", json_object_new_string(m->elements[jb->element].id));
-    json_object_object_add(j, "state", json_object_new_int(jb->state));
-    json_object_object_add(j, "retries", json_object_new_int(jb->retries));
-    json_object_object_add(j, "available", json_object_new_int64(jb->available_at_ms));
-    json_object_object_add(j, "type", json_object_new_string(jb->type));
-    if (jb->error_message) json_object_object_add(j, "error", json_object_new_string(jb->error_message));
-    struct json_object *h = NULL;
-    if (jb->headers.type == CF_FEEL_CONTEXT && (rc = value_json(&jb->headers, &h))) goto out;
-    if (h) json_object_object_add(j, "headers", h);
+    if (i) cf_buf_putc(b, ',');
+    put_job(b, m, &in->jobs[i]);
   }
-
-  struct json_object *tasks = json_object_new_array();
-  json_object_object_add(o, "tasks", tasks);
+  PUT(b, "],\"tasks\":[");
   for (size_t i = 0; i < in->ntasks; i++) {
-    const struct cf_engine_user_task *t = &in->tasks[i];
-    struct json_object *j = json_object_new_object();
-    json_object_array_add(tasks, j);
-    json_object_object_add(j, "key", key_json(t->key));
-    json_object_object_add(j, "ei", key_json(t->element_instance_key));
-    json_object_object_add(j, "el", json_object_new_string(m->elements[t->element].id));
-    json_object_object_add(j, "created", json_object_new_int64(t->created_ms));
-    json_object_object_add(j, "assignee", str_json(t->assignee));
-    struct json_object *g = NULL, *u = NULL;
-    if ((rc = value_json(&t->candidate_groups, &g)) || (rc = value_json(&t->candidate_users, &u))) {
-      json_object_put(g);
-      goto out;
-    }
-    json_object_object_add(j, "groups", g);
-    json_object_object_add(j, "users", u);
-    json_object_object_add(j, "due", str_json(t->due_date));
-    json_object_object_add(j, "followUp", str_json(t->follow_up_date));
-    json_object_object_add(j, "priority", json_object_new_int(t->priority));
-    json_object_object_add(j, "form", str_json(t->form_key));
+    if (i) cf_buf_putc(b, ',');
+    put_user_task(b, m, &in->tasks[i]);
   }
-
-  struct json_object *incs = json_object_new_array();
-  json_object_object_add(o, "incidents", incs);
+  PUT(b, "],\"incidents\":[");
   for (size_t i = 0; i < in->nincidents; i++) {
-    const struct cf_engine_incident *c = &in->incidents[i];
-    struct json_object *j = json_object_new_object();
-    json_object_array_add(incs, j);
-    json_object_object_add(j, "key", key_json(c->key));
-    json_object_object_add(j, "ei", key_json(c->element_instance_key));
-    json_object_object_add(j, "el", json_object_new_string(m->elements[c->element].id));
-    json_object_object_add(j, "type", json_object_new_int(c->type));
-    if (c->job_key) json_object_object_add(j, "job", key_json(c->job_key));
-    json_object_object_add(j, "message", json_object_new_string(c->message));
-    json_object_object_add(j, "created", json_object_new_int64(c->created_ms));
+    if (i) cf_buf_putc(b, ',');
+    put_incident(b, m, &in->incidents[i]);
   }
+  cf_buf_putc(b, ']');
   if (in->parent_instance) {
-    json_object_object_add(o, "parent", key_json(in->parent_instance));
-    json_object_object_add(o, "parentEi", key_json(in->parent_ei));
+    PUT(b, ",\"parent\":");
+    put_key(b, in->parent_instance);
+    PUT(b, ",\"parentEi\":");
+    put_key(b, in->parent_ei);
   }
-  struct json_object *timers = json_object_new_array();
-  json_object_object_add(o, "timers", timers);
+  PUT(b, ",\"timers\":[");
   for (size_t i = 0; i < in->ntimers; i++) {
-    const struct cf_engine_timer *t = &in->timers[i];
-    const struct cf_schedule *sc = &in->scheds[i];
-    struct json_object *j = json_object_new_object();
-    json_object_array_add(timers, j);
-    json_object_object_add(j, "key", key_json(t->key));
-    json_object_object_add(j, "owner", key_json(t->owner_key));
-    json_object_object_add(j, "el", json_object_new_string(m->elements[t->element].id));
-    json_object_object_add(j, "due", json_object_new_int64(sc->due_ms));
-    json_object_object_add(j, "remaining", json_object_new_int(sc->remaining));
-    json_object_object_add(j, "everyMs", json_object_new_int64(sc->every_ms));
-    json_object_object_add(j, "everyMonths", json_object_new_int(sc->every_months));
-    if (sc->cron) json_object_object_add(j, "cron", json_object_new_string(sc->cron_text));
+    if (i) cf_buf_putc(b, ',');
+    put_timer(b, m, &in->timers[i], &in->scheds[i]);
   }
-  struct json_object *comps = json_object_new_array();
-  json_object_object_add(o, "comps", comps);
+  PUT(b, "],\"comps\":[");
   for (size_t i = 0; i < in->ncomps; i++) {
-    const struct comp_record *c = &in->comps[i];
-    struct json_object *j = json_object_new_object();
-    json_object_array_add(comps, j);
-    json_object_object_add(j, "ei", key_json(c->ei_key));
-    json_object_object_add(j, "scope", key_json(c->scope_key));
-    json_object_object_add(j, "el", json_object_new_string(m->elements[c->activity].id));
-    if (c->handler >= 0) json_object_object_add(j, "handler", json_object_new_string(m->elements[c->handler].id));
+    if (i) cf_buf_putc(b, ',');
+    put_comp(b, m, &in->comps[i]);
   }
-  struct json_object *subs = json_object_new_array();
-  json_object_object_add(o, "subs", subs);
+  PUT(b, "],\"subs\":[");
   for (size_t i = 0; i < in->nsubs; i++) {
-    const struct cf_engine_subscription *sb = &in->subs[i];
-    struct json_object *j = json_object_new_object();
-    json_object_array_add(subs, j);
-    json_object_object_add(j, "key", key_json(sb->key));
-    json_object_object_add(j, "owner", key_json(sb->owner_key));
-    json_object_object_add(j, "el", json_object_new_string(m->elements[sb->element].id));
-    json_object_object_add(j, "kind", json_object_new_int(sb->kind));
-    json_object_object_add(j, "name", json_object_new_string(sb->name));
-    if (sb->correlation_key) json_object_object_add(j, "ck", json_object_new_string(sb->correlation_key));
+    if (i) cf_buf_putc(b, ',');
+    put_sub(b, m, &in->subs[i]);
   }
-  {
-    char *text = cf_json_dump(o);
-    if (!text) {
-      rc = CF_ENOMEM;
-      goto out;
+  PUT(b, "]}");
+  if (b->oom) {
+    /* No half-written state: the buffer keeps what it had (and stays failed). */
+    if (b->cap) {
+      b->len = mark;
+      b->data[mark] = '\0';
     }
-    cf_buf_puts(out, text);
-    cf_free(text);
-    if (out->oom) rc = CF_ENOMEM;
+    return CF_ENOMEM;
   }
-out:
-  json_object_put(o);
-  return rc;
+  return CF_OK;
 }
+
+#undef PUT
 
 /* ------------------------------------------------------------- load */
 

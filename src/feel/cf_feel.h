@@ -251,6 +251,14 @@ int cf_feel_from_json(struct json_object *json, struct cf_feel_value *v);
  */
 int cf_feel_to_json(const struct cf_feel_value *v, struct json_object **out);
 
+/*
+ * Appends the JSON text of v to out: byte for byte what cf_json_dump() gives
+ * for cf_feel_to_json()'s result, without building json-c objects (only the
+ * buffer grows). CF_OK, or CF_ENOMEM with out failed (out->oom), as any
+ * failed cf_buf append leaves it.
+ */
+int cf_feel_write_json(const struct cf_feel_value *v, struct cf_buf *out);
+
 /* ------------------------------------------------------------ evaluation */
 
 /* What evaluation takes from the world: the current time and the local zone. */

@@ -512,6 +512,143 @@ int cf_feel_from_json(struct json_object *json, struct cf_feel_value *v) {
   return rc;
 }
 
+/*
+ * Writing JSON text straight into a buffer (cf_feel_write_json): the same
+ * bytes as cf_json_dump() of cf_feel_to_json(), without building json-c
+ * objects, for the hot path of saving an instance after every command. What
+ * json-c does and this must copy: strings escaped as cf_buf_json_string does
+ * ('/' stays, since cf_json_dump asks for JSON_C_TO_STRING_NOSLASHESCAPE);
+ * no spaces; object keys taken as C strings (cut at a NUL byte, and a later
+ * key equal to an earlier one after the cut replaces its value in place).
+ */
+
+/*
+ * Appends s as a JSON string. The usual string needs no escape: then one
+ * reserve and one copy; otherwise cf_buf_json_string (which escapes as
+ * json-c does) writes it all.
+ */
+static void put_json_string(struct cf_buf *out, const char *s, size_t len) {
+  size_t i = 0;
+  while (i < len && (unsigned char)s[i] >= 0x20 && s[i] != '"' && s[i] != '\\') i++;
+  if (i < len) {
+    cf_buf_json_string(out, s, len);
+    return;
+  }
+  if (cf_buf_reserve(out, len + 2)) return;
+  char *p = out->data + out->len;
+  p[0] = '"';
+  memcpy(p + 1, s, len);
+  p[len + 1] = '"';
+  p[len + 2] = '\0';
+  out->len += len + 2;
+}
+
+static void write_json(const struct cf_feel_value *v, struct cf_buf *out);
+
+/*
+ * A context whose keys hold a NUL byte: json-c keeps such a key up to the
+ * NUL, and an entry whose cut key equals an earlier one's replaces that
+ * one's value where it stands (json_object_object_add). Quadratic, but only
+ * for such contexts, which only context put() (or a builder) can make with a
+ * "\u0000" in a key: JSON objects and context literals cut keys themselves.
+ */
+static void write_ctx_cut_keys(const struct cf_feel_ctx *c, struct cf_buf *out) {
+  bool first = true;
+  for (uint32_t i = 0; i < c->len; i++) {
+    const char *k = c->entries[i].key->data;
+    bool seen = false;
+    for (uint32_t j = 0; j < i && !seen; j++) seen = strcmp(c->entries[j].key->data, k) == 0;
+    if (seen) continue;
+    uint32_t last = i;
+    for (uint32_t j = i + 1; j < c->len; j++)
+      if (strcmp(c->entries[j].key->data, k) == 0) last = j;
+    if (!first) cf_buf_putc(out, ',');
+    first = false;
+    put_json_string(out, k, strlen(k));
+    cf_buf_putc(out, ':');
+    write_json(&c->entries[last].value, out);
+  }
+}
+
+static void write_json(const struct cf_feel_value *v, struct cf_buf *out) {
+  switch (v->type) {
+    case CF_FEEL_NULL:
+    case CF_FEEL_FUNCTION: cf_buf_append(out, "null", 4); return;
+    case CF_FEEL_BOOLEAN:
+      if (v->u.boolean) cf_buf_append(out, "true", 4);
+      else cf_buf_append(out, "false", 5);
+      return;
+    case CF_FEEL_NUMBER: {
+      char buf[CF_FEEL_NUMBER_TEXT_MAX];
+      cf_feel_number_format(&v->u.number, buf);
+      cf_buf_puts(out, buf);
+      return;
+    }
+    case CF_FEEL_STRING:
+      put_json_string(out, v->u.string->data, v->u.string->len);
+      return;
+    case CF_FEEL_LIST: {
+      const struct cf_feel_list *l = v->u.list;
+      cf_buf_putc(out, '[');
+      for (uint32_t i = 0; i < l->len; i++) {
+        if (i) cf_buf_putc(out, ',');
+        write_json(&l->items[i], out);
+      }
+      cf_buf_putc(out, ']');
+      return;
+    }
+    case CF_FEEL_CONTEXT: {
+      const struct cf_feel_ctx *c = v->u.ctx;
+      cf_buf_putc(out, '{');
+      size_t mark = out->len;
+      for (uint32_t i = 0; i < c->len; i++) {
+        const struct cf_feel_str *k = c->entries[i].key;
+        size_t klen = strlen(k->data);
+        if (klen != k->len) {
+          /* Rare: start this context over the slow way. */
+          if (!out->oom) {
+            out->len = mark;
+            out->data[mark] = '\0';
+          }
+          write_ctx_cut_keys(c, out);
+          break;
+        }
+        if (i) cf_buf_putc(out, ',');
+        put_json_string(out, k->data, klen);
+        cf_buf_putc(out, ':');
+        write_json(&c->entries[i].value, out);
+      }
+      cf_buf_putc(out, '}');
+      return;
+    }
+    case CF_FEEL_RANGE: {
+      const struct cf_feel_range *r = v->u.range;
+      cf_buf_puts(out, "{\"start\":");
+      write_json(&r->start, out);
+      cf_buf_puts(out, ",\"end\":");
+      write_json(&r->end, out);
+      cf_buf_puts(out, r->start_incl ? ",\"startIncluded\":true" : ",\"startIncluded\":false");
+      cf_buf_puts(out, r->end_incl ? ",\"endIncluded\":true}" : ",\"endIncluded\":false}");
+      return;
+    }
+    default:
+      /*
+       * Temporals: their string() as a JSON string, written as it is: its
+       * characters (digits, "-+:.TPYMDHSZ@" and zone ids, which cf_tz only
+       * accepts made of [A-Za-z0-9_+/-]) never need an escape.
+       */
+      cf_buf_putc(out, '"');
+      cf__feel_temporal_format(v, out);
+      cf_buf_putc(out, '"');
+      return;
+  }
+}
+
+int cf_feel_write_json(const struct cf_feel_value *v, struct cf_buf *out) {
+  write_json(v, out);
+  return out->oom ? CF_ENOMEM : CF_OK;
+}
+
 static int string_json(const struct cf_feel_value *v, struct json_object **out) {
   struct cf_buf b;
   cf_buf_init(&b);

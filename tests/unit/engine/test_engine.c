@@ -2,7 +2,8 @@
  * The engine as a state machine: semantics on small models, and the replay
  * property: saving and restoring the state before every command changes
  * nothing (same events, same final state), on randomly generated models and
- * command sequences.
+ * command sequences; every state saved must also be, byte for byte, what the
+ * former json-c writer gave (save_reference.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 #include "engine/cf_engine.h"
 
 #include "engine_check.h"
+#include "save_reference.h"
 
 /* ------------------------------------------------------------- semantics */
 
@@ -315,10 +317,15 @@ static void gen_block(struct cf_buf *b, int *id, const char *from, char *last, i
   strcpy(last, prev);
 }
 
+/* The saved state; it must be what the former json-c writer gave (save_reference.h). */
 static char *save(struct cf_engine_instance *in) {
   struct cf_buf b;
   cf_buf_init(&b);
   assert_int_equal(cf_engine_instance_save(in, &b), CF_OK);
+  char *want = ref_instance_save_text(in);
+  assert_non_null(want);
+  if (strcmp(b.data, want) != 0) fail_msg("save differs from the reference:\n%s\n%s", b.data, want);
+  cf_free(want);
   return cf_buf_detach(&b);
 }
 
