@@ -17,9 +17,14 @@
 #    The peer's npm packages are installed (npm ci, from package-lock.json)
 #    when missing. Exit 1 if an instance got stuck or the two engines did
 #    not do the same work (jobs and user tasks completed).
+# 3. Durable: for each model, `crmflow bench --store sqlite` once in the same
+#    run (every command written through the runtime to SQLite at full
+#    durability, beside the disk's raw durable commit rate), compared to the
+#    peer's in-memory figure.
 #
 # Environment: BENCH_INSTANCES (default 2000) instances per model for both
-# engines; BENCH_REPEAT (default 5); BENCH_ONLY=feel or BENCH_ONLY=engine.
+# engines; BENCH_REPEAT (default 5); BENCH_DURABLE_INSTANCES (default 20000);
+# BENCH_ONLY=feel or BENCH_ONLY=engine.
 # Nothing is written into the repository except bench/bpmn-engine/node_modules
 # (ignored by git): the FEEL binary goes to a temporary folder.
 set -euo pipefail
@@ -31,6 +36,7 @@ case $build in /*) ;; *) build="$PWD/$build" ;; esac
 only=${BENCH_ONLY:-}
 instances=${BENCH_INSTANCES:-2000}
 repeat=${BENCH_REPEAT:-5}
+durable=${BENCH_DURABLE_INSTANCES:-20000}
 
 for lib in libcf_feel.a libcf_base.a; do
   if [ ! -f "$build/$lib" ]; then
@@ -84,8 +90,9 @@ median() {
 # The comparison line of a crmflow line and a peer line.
 compare() {
   node -e '
-    const c = JSON.parse(process.argv[1]), p = JSON.parse(process.argv[2]);
-    const same = c.jobs === p.jobs && c.user_tasks === p.user_tasks && c.stuck === 0 && p.stuck === 0;
+    const c = JSON.parse(process.argv[1]), p = JSON.parse(process.argv[2]), d = JSON.parse(process.argv[3]);
+    const same = c.jobs === p.jobs && c.user_tasks === p.user_tasks && c.stuck === 0 && p.stuck === 0 &&
+      d.stuck === 0 && d.completed === d.instances;
     console.log(JSON.stringify({
       compare: require("path").basename(c.model),
       instances: c.instances,
@@ -93,8 +100,11 @@ compare() {
       bpmn_engine_instances_per_second: p.instances_per_second,
       ratio: p.instances_per_second > 0 ? Math.round(c.instances_per_second / p.instances_per_second) : null,
       crmflow_bytes_per_inflight_instance: c.bytes_per_inflight_instance,
+      crmflow_durable_instances_per_second: d.instances_per_second,
+      durable_ratio: p.instances_per_second > 0 ? +(d.instances_per_second / p.instances_per_second).toFixed(2) : null,
+      raw_durable_commits_per_second: d.raw_durable_commits_per_second,
       same_work: same,
-    }));' "$1" "$2"
+    }));' "$1" "$2" "$3"
 }
 
 status=0
@@ -116,7 +126,12 @@ for model in order linear10 usertask; do
     status=1
   fi
   echo "$pline"
-  cmp_line=$(compare "$cline" "$pline")
+  if ! dline=$("$crmflow" bench --model "$root/../shared/models/$model.bpmn" --store sqlite \
+    --instances "$durable" --vars "$vars"); then
+    status=1
+  fi
+  echo "$dline"
+  cmp_line=$(compare "$cline" "$pline" "$dline")
   echo "$cmp_line" | tee -a "$tmp/compare.jsonl"
   # A comparison of different work (a stuck instance, other job counts) is no comparison.
   case $cmp_line in *'"same_work":true'*) ;; *) status=1 ;; esac
@@ -125,10 +140,13 @@ done
 node -e '
   const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse);
   const pad = (s, n) => String(s).padStart(n);
-  console.log("# model            crmflow inst/s  bpmn-engine inst/s      ratio  crmflow B/in-flight instance");
+  console.log("# model            crmflow inst/s  bpmn-engine inst/s      ratio  crmflow B/in-flight instance" +
+              "  durable inst/s  durable ratio  raw durable commits/s");
   for (const r of rows)
     console.log("# " + r.compare.padEnd(14) + pad(r.crmflow_instances_per_second, 16) +
                 pad(r.bpmn_engine_instances_per_second, 20) + pad(r.ratio + "x", 11) +
-                pad(r.crmflow_bytes_per_inflight_instance, 30) + (r.same_work ? "" : "  (NOT the same work!)"));' \
+                pad(r.crmflow_bytes_per_inflight_instance, 30) + pad(r.crmflow_durable_instances_per_second, 16) +
+                pad(r.durable_ratio + "x", 15) + pad(r.raw_durable_commits_per_second, 23) +
+                (r.same_work ? "" : "  (NOT the same work!)"));' \
   "$tmp/compare.jsonl"
 exit $status

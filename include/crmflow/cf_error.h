@@ -25,8 +25,8 @@
   X(UNSUPPORTED, "not supported")                                    \
   X(LIMIT, "limit exceeded")                                         \
   X(CONFLICT, "conflict")                                            \
-  X(UNAVAILABLE, "unavailable")                                      \
-  X(INTERNAL, "internal error")
+  X(INTERNAL, "internal error")                                      \
+  X(UNAVAILABLE, "unavailable (stopping or overloaded)")
 
 enum cf_errno {
 #define CF__ERR_ENUM(name, msg) CF_E##name,

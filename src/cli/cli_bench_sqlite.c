@@ -15,7 +15,7 @@
  * Beside it, in the same run and on the same disk, the physical limit: the
  * rate of durable SQLite commits of one small row each. The JSON line gives
  * both, and the throughput at each tenth of the run (to see that it stays
- * flat as the database grows).
+ * flat as the database grows). On a terminal, progress goes to stderr.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -32,7 +32,7 @@
 #include "runtime/cf_runtime.h"
 
 #define MAX_ROUNDS_IDLE 3
-#define BATCH_OPS 256 /* operations per commit, as the writer's default max_batch */
+#define BATCH_OPS 1024 /* operations per commit, as the writer's default max_batch */
 
 /* Ends the batch when it holds BATCH_OPS operations, and opens the next. */
 static int batch_tick(struct cf_runtime *rt, size_t *in_batch, struct cf_error *err) {
@@ -159,7 +159,8 @@ int cf__cli_bench_sqlite(const char *model_path, const char *process_id, long in
   long started = 0, idle = 0, stuck = 0;
   struct cf_runtime_stats s0, s;
   cf_runtime_stats(rt, &s0);
-  double t0 = now_seconds(), tprev = t0;
+  double t0 = now_seconds(), tprev = t0, last_shown = 0;
+  bool tty = isatty(STDERR_FILENO);
   long next_tenth = instances / 10 > 0 ? instances / 10 : 1, prev_done = 0;
   for (;;) {
     cf_runtime_stats(rt, &s);
@@ -176,6 +177,15 @@ int cf__cli_bench_sqlite(const char *model_path, const char *process_id, long in
       prev_done = done;
     }
     long active = started - done;
+    if (tty) {
+      double t = now_seconds();
+      if (t - last_shown >= 0.5 || (started == instances && active == 0)) {
+        last_shown = t;
+        fprintf(stderr, "\r  %ld of %ld instances completed, %.0f/s ", done, instances,
+                t > t0 ? (double)done / (t - t0) : 0.0);
+        fflush(stderr);
+      }
+    }
     if (started == instances && active == 0) break;
     if (cf_runtime_batch_begin(rt, &err)) {
       fprintf(stderr, "crmflow bench: %s\n", err.msg);
@@ -241,6 +251,7 @@ int cf__cli_bench_sqlite(const char *model_path, const char *process_id, long in
     }
   }
   double seconds = now_seconds() - t0;
+  if (tty) fputc('\n', stderr);
   cf_runtime_stats(rt, &s);
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);

@@ -21,8 +21,9 @@
 #include "base/cf_schedule.h"
 #include "runtime/runtime_int.h"
 
-#define KEY_BLOCK 512
-#define KEY_AHEAD 64
+#define KEY_BLOCK_MIN 16   /* a short-lived process (one CLI command) wastes few keys */
+#define KEY_BLOCK_MAX 1024 /* a busy one reserves rarely */
+#define KEY_AHEAD 8
 #define CONFLICT_RETRIES 8
 
 /* ================================================================ basics */
@@ -48,9 +49,16 @@ static int keys_reserve(struct cf_runtime *rt, uint64_t n, struct cf_error *err)
   return CF_OK;
 }
 
+/* The next block: twice the last, within bounds. */
+static uint64_t key_block(struct cf_runtime *rt) {
+  rt->key_block = rt->key_block ? rt->key_block * 2 : KEY_BLOCK_MIN;
+  if (rt->key_block > KEY_BLOCK_MAX) rt->key_block = KEY_BLOCK_MAX;
+  return rt->key_block;
+}
+
 static int keys_ensure(struct cf_runtime *rt, struct cf_error *err) {
   if (rt->key_end - rt->key_next >= KEY_AHEAD) return CF_OK;
-  return keys_reserve(rt, KEY_BLOCK, err);
+  return keys_reserve(rt, key_block(rt), err);
 }
 
 uint64_t rt_next_key(void *arg) {
@@ -58,7 +66,7 @@ uint64_t rt_next_key(void *arg) {
   if (rt->key_next == rt->key_end) {
     struct cf_error e;
     cf_error_clear(&e);
-    if (keys_reserve(rt, KEY_BLOCK, &e)) {
+    if (keys_reserve(rt, key_block(rt), &e)) {
       /* No error path here: hand out keys that are never stored (the operation fails after the call). */
       rt->key_failed = true;
       return UINT64_MAX - rt->key_poison++;
@@ -292,9 +300,12 @@ int rt_load(struct cf_runtime *rt, uint64_t key, struct rt_inst **out, struct cf
   struct cf_engine_instance *inst = NULL;
   if (!rc) {
     inst = cf_engine_instance_load(m->model, row.engine_state, row.engine_state_len, err);
-    if (!inst)
+    if (!inst) {
+      char why[sizeof err->msg];
+      snprintf(why, sizeof why, "%s", err->msg);
       rc = cf_error_set(err, err->code ? err->code : CF_EINVAL, "instance %llu: its stored state cannot be read: %s",
-                        (unsigned long long)key, err->msg);
+                        (unsigned long long)key, why);
+    }
   }
   if (!rc && (rc = inst_new(m, inst, row.parent_key, row.business_key, row.started_ms, row.row_version, &ri))) {
     cf_engine_instance_free(inst);
@@ -864,7 +875,11 @@ static int schedule_start_timers(struct cf_runtime *rt, struct rt_model *m, uint
     const struct cf_bpmn_element *e = &m->model->elements[el];
     if (!is_timer_start(e)) continue;
     int64_t due = rt_start_timer_next(rt, m, el, INT64_MIN, err);
-    if (due == -2) return cf_error_set(err, CF_EINVAL, "timer start event %s: %s", e->id, err->msg);
+    if (due == -2) {
+      char why[sizeof err->msg];
+      snprintf(why, sizeof why, "%s", err->msg);
+      return cf_error_set(err, CF_EINVAL, "timer start event %s: %s", e->id, why);
+    }
     struct cf_store_timer t = {.key = start_timer_key(m->def_key, el), .definition_key = m->def_key,
                                .element_id = e->id, .due_ms = due};
     rc = rt->ops->timer_start_set(rt->st, &t, err);

@@ -54,7 +54,7 @@ struct cf_runtime {
   int64_t now_ms; /* read once per operation */
 
   /* keys: a block reserved in the store */
-  uint64_t key_next, key_end;
+  uint64_t key_next, key_end, key_block;
   bool key_failed;
   uint64_t key_poison;
 

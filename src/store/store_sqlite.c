@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -863,6 +864,18 @@ static int sq_open(const char *location, unsigned flags, struct cf_store **out,
   }
   s->flags = flags;
   bool ro = flags & CF_STORE_READONLY;
+  /* An empty file where a database was (truncated to nothing) is not taken for a new one. */
+  struct stat fst, wst;
+  char walp[4096];
+  snprintf(walp, sizeof walp, "%s-wal", location);
+  if (stat(location, &fst) == 0 && S_ISREG(fst.st_mode) && fst.st_size == 0 &&
+      !(stat(walp, &wst) == 0 && wst.st_size > 0)) {
+    r = cf_error_set(err, CF_EIO,
+                     "%s is empty (0 bytes), not a crmflow database: restore it from a backup, or remove it"
+                     " to start a new database",
+                     location);
+    goto out;
+  }
   int oflags = (ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
                SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
   rc = sqlite3_open_v2(location, &s->db, oflags, NULL);
@@ -1641,14 +1654,15 @@ static char *json_str_dup(struct json_object *a, size_t i, bool *ok) {
 }
 
 /* Unpacks one row's events onto the list. */
-static int unpack(uint64_t instance_key, int64_t at_ms, const char *actor, const char *text, size_t len,
-                  struct cf_store_event **out, size_t *n, size_t *cap, struct cf_error *err) {
+static int unpack(const struct cf_store *s, uint64_t instance_key, int64_t at_ms, const char *actor,
+                  const char *text, size_t len, struct cf_store_event **out, size_t *n, size_t *cap,
+                  struct cf_error *err) {
   struct cf_error jerr;
   struct json_object *arr = cf_json_parse(text, len, &jerr);
   if (!arr || !json_object_is_type(arr, json_type_array)) {
     json_object_put(arr);
-    return cf_error_set(err, CF_EIO, "the history of instance %llu is damaged: %s", (unsigned long long)instance_key,
-                        jerr.msg[0] ? jerr.msg : "not an array");
+    return cf_error_set(err, CF_EIO, "%s is corrupt: the history of instance %llu is damaged (%s); restore it from a backup",
+                        s->path, (unsigned long long)instance_key, jerr.msg[0] ? jerr.msg : "not an array");
   }
   int r = CF_OK;
   size_t m = json_object_array_length(arr);
@@ -1656,8 +1670,10 @@ static int unpack(uint64_t instance_key, int64_t at_ms, const char *actor, const
     struct json_object *ev = json_object_array_get_idx(arr, i);
     size_t items = json_object_is_type(ev, json_type_array) ? json_object_array_length(ev) : 0;
     if (items != 5 && items != 6) {
-      r = cf_error_set(err, CF_EIO, "the history of instance %llu is damaged (an event is not a 5- or 6-item array)",
-                       (unsigned long long)instance_key);
+      r = cf_error_set(err, CF_EIO,
+                       "%s is corrupt: the history of instance %llu is damaged (an event is not a 5- or 6-item"
+                       " array); restore it from a backup",
+                       s->path, (unsigned long long)instance_key);
       break;
     }
     if (!cf_grow((void **)out, cap, *n, sizeof **out)) {
@@ -1690,29 +1706,29 @@ static int unpack(uint64_t instance_key, int64_t at_ms, const char *actor, const
 static int sq_history_list(struct cf_store *s, uint64_t instance_key, struct cf_store_event **out,
                            size_t *n, struct cf_error *err) {
   static const char what[] = "reading history";
-  *out = NULL;
-  *n = 0;
   sqlite3_stmt *st = NULL;
   int r = prep(s, ST_HIST_LIST, &st, err);
   if (r) return r;
   if (bind_key(st, 1, instance_key)) return bind_failed(s, st, err, what);
-  size_t cap = 0;
+  struct cf_store_event *evs = NULL;
+  size_t count = 0, cap = 0;
   int rc;
   while (r == CF_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
     const char *text = (const char *)sqlite3_column_text(st, 2);
     size_t len = (size_t)sqlite3_column_bytes(st, 2);
-    r = unpack(instance_key, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
-               text ? text : "[]", text ? len : 2, out, n, &cap, err);
+    r = unpack(s, instance_key, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+               text ? text : "[]", text ? len : 2, &evs, &count, &cap, err);
   }
   if (r == CF_OK && rc != SQLITE_DONE) r = fail(s, rc, err, what);
   sqlite3_reset(st);
   if (r) {
-    for (size_t i = 0; i < *n; i++) cf_store_event_release(&(*out)[i]);
-    cf_free(*out);
-    *out = NULL;
-    *n = 0;
+    for (size_t i = 0; i < count; i++) cf_store_event_release(&evs[i]);
+    cf_free(evs);
+    return r;
   }
-  return r;
+  *out = evs;
+  *n = count;
+  return CF_OK;
 }
 
 /*

@@ -2,8 +2,9 @@
 # `crmflow bench` as shared/contracts.md §8 defines it, through the real binary:
 # the JSON line and its fields, the work done (jobs and user tasks completed),
 # stuck instances reported with exit 1, usage errors with exit 2, and
-# --store sqlite refused until the store exists. A few instances each: this
-# checks the command, never a speed (bench/run.sh measures speed).
+# --store sqlite through the durable runtime (every instance completed, the
+# database left where --db says). A few instances each: this checks the
+# command, never a speed (bench/run.sh measures speed).
 set -u
 bin="$1"
 here=$(cd "$(dirname "$0")" && pwd)
@@ -60,9 +61,21 @@ if run 1 --model "$models/order.bpmn" --instances 3 --inflight 0; then
   has "amount_check"
 fi
 
-run 1 --model "$models/order.bpmn" --store sqlite &&
-  { [ "$err" = "crmflow bench: --store sqlite needs the store (not built yet)" ] && ok ||
-    bad "--store sqlite: wrong message" "$err"; }
+# Durable: every instance through the runtime and SQLite, the jobs leased and completed.
+if run 0 --model "$models/order.bpmn" --store sqlite --instances 40 --inflight 7 --vars '{"amount": 1500}' \
+  --db "$tmp/b.db"; then
+  for f in '"store": "sqlite"' '"durability": "full"' '"instances": 40' '"completed": 40' '"stuck": 0' \
+    '"jobs": 200' '"raw_durable_commits_per_second": ' '"commits": ' '"instances_per_second_by_tenth": ['; do
+    has "$f"
+  done
+  [ -s "$tmp/b.db" ] && ok || bad "--db: no database left at $tmp/b.db"
+fi
+run 0 --model "$models/usertask.bpmn" --store sqlite --instances 9 && has '"user_tasks": 9'
+# An existing database is not overwritten.
+run 1 --model "$models/order.bpmn" --store sqlite --instances 2 --db "$tmp/b.db"
+# Stuck instances (an incident on every one) are reported, exit 1.
+run 1 --model "$models/order.bpmn" --store sqlite --instances 3 && has '"stuck": 3'
+run 2 --model "$models/order.bpmn" --db "$tmp/x.db"
 run 2 --model "$models/order.bpmn" --store disk
 run 2 --model "$models/order.bpmn" --vars '[1, 2]'
 run 2 --model "$models/order.bpmn" --instances 0

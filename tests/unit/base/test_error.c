@@ -27,7 +27,8 @@ static void codes_keep_their_numbers(void **state) {
   assert_int_equal(CF_ELIMIT, 10);
   assert_int_equal(CF_ECONFLICT, 11);
   assert_int_equal(CF_EINTERNAL, 12);
-  assert_true(CF_E__COUNT >= 13);
+  assert_int_equal(CF_EUNAVAILABLE, 13);
+  assert_true(CF_E__COUNT >= 14);
 }
 
 static void every_code_has_a_distinct_message_and_name(void **state) {
