@@ -216,7 +216,7 @@ struct cf_runtime_writer;
 typedef int (*cf_runtime_op_fn)(struct cf_runtime *rt, void *arg, struct cf_error *err);
 
 struct cf_runtime_writer_opts {
-  size_t max_batch;           /* operations per batch; 0: 256 */
+  size_t max_batch;           /* operations per batch; 0: 1024 */
   int64_t retention_ms;       /* > 0: prune instances ended longer ago than this */
   int64_t tick_ms;            /* longest sleep between housekeeping rounds; 0: 1000 */
   void (*on_error)(void *arg, const struct cf_error *err); /* housekeeping failures (logged) */

@@ -131,10 +131,17 @@ static int model_compile(struct cf_runtime *rt, const struct cf_store_definition
   m->deployed_ms = d->deployed_ms;
   m->model = bm;
   m->process = (uint32_t)p;
+  m->op = rt->op_id;
   rt->models[rt->nmodels++] = m;
   *out = m;
   return CF_OK;
 }
+
+static int model_get_stored(struct cf_runtime *rt, const char *process_id, int32_t version,
+                            const char *version_tag, struct rt_model **out, struct cf_error *err);
+
+/* Forgets the latest definitions: another transaction may deploy. */
+static void latest_forget(struct cf_runtime *rt) { rt->nlatest = 0; }
 
 static struct rt_model *model_cached(struct cf_runtime *rt, uint64_t def_key) {
   for (size_t i = 0; i < rt->nmodels; i++)
@@ -154,6 +161,21 @@ int rt_model_by_key(struct cf_runtime *rt, uint64_t def_key, struct rt_model **o
 
 int rt_model_get(struct cf_runtime *rt, const char *process_id, int32_t version, const char *version_tag,
                  struct rt_model **out, struct cf_error *err) {
+  bool latest = version == 0 && !version_tag;
+  if (latest)
+    for (size_t i = 0; i < rt->nlatest; i++)
+      if (!strcmp(rt->latest[i]->process_id, process_id)) {
+        *out = rt->latest[i];
+        return CF_OK;
+      }
+  int rc = model_get_stored(rt, process_id, version, version_tag, out, err);
+  if (!rc && latest && cf_grow((void **)&rt->latest, &rt->caplatest, rt->nlatest, sizeof *rt->latest))
+    rt->latest[rt->nlatest++] = *out;
+  return rc;
+}
+
+static int model_get_stored(struct cf_runtime *rt, const char *process_id, int32_t version, const char *version_tag,
+                            struct rt_model **out, struct cf_error *err) {
   struct cf_store_definition d;
   /* The definition row tells the key; the XML is compiled once per key. */
   int rc = rt->ops->definition_get(rt->st, process_id, version, version_tag, &d, err);
@@ -183,6 +205,7 @@ static struct rt_inst *cache_find(struct cf_runtime *rt, uint64_t key) {
 
 static void inst_free(struct rt_inst *ri) {
   if (!ri) return;
+  cf_free(ri->jobs_written);
   cf_engine_instance_free(ri->inst);
   cf_free(ri->business_key);
   cf_free(ri);
@@ -568,6 +591,11 @@ static int persist(struct cf_runtime *rt, struct rt_inst *ri, const struct cf_en
   unsigned all = CF_STORE_ROWS_JOBS | CF_STORE_ROWS_TASKS | CF_STORE_ROWS_TIMERS | CF_STORE_ROWS_SUBS |
                  CF_STORE_ROWS_INCIDENTS;
   rb.rows.known_empty = ri->rows_known ? all & ~ri->rows_written & ~kinds : 0;
+  if (ri->rows_known) {
+    rb.rows.prior_jobs_known = true;
+    rb.rows.prior_jobs = ri->jobs_written;
+    rb.rows.nprior_jobs = ri->njobs_written;
+  }
   if (ri->row_version == 0) {
     rc = rt->ops->instance_insert(rt->st, &row, &rb.rows, err);
     if (!rc) ri->row_version = 1;
@@ -579,8 +607,24 @@ static int persist(struct cf_runtime *rt, struct rt_inst *ri, const struct cf_en
   rows_release(&rb);
   cf_free(vars);
   if (!rc) {
-    ri->rows_written = kinds;
-    ri->rows_known = true;
+    /* What is stored now, for the next write. */
+    size_t nj;
+    const struct cf_engine_job *jobs = cf_engine_jobs(ri->inst, &nj);
+    if (nj > ri->capjobs_written) {
+      uint64_t *k = cf_realloc(ri->jobs_written, nj * sizeof *k);
+      if (k) {
+        ri->jobs_written = k;
+        ri->capjobs_written = nj;
+      }
+    }
+    if (nj <= ri->capjobs_written) {
+      for (size_t i = 0; i < nj; i++) ri->jobs_written[i] = jobs[i].key;
+      ri->njobs_written = nj;
+      ri->rows_written = kinds;
+      ri->rows_known = true;
+    } else {
+      ri->rows_known = false;
+    }
   }
   if (!rc) rc = history_write(rt, ri, out, cmd_json, err);
   cf_free(cmd_json);
@@ -649,6 +693,14 @@ int rt_start_event(struct cf_runtime *rt, struct rt_model *m, uint32_t element, 
 
 static void undo(struct cf_runtime *rt, uint64_t first_op) {
   cache_drop_since(rt, first_op);
+  /* Definitions read in an undone operation may be gone (a deployment undone, its keys reused). */
+  size_t k = 0;
+  for (size_t i = 0; i < rt->nmodels; i++) {
+    if (rt->models[i]->op >= first_op) model_free(rt->models[i]);
+    else rt->models[k++] = rt->models[i];
+  }
+  rt->nmodels = k;
+  latest_forget(rt);
   rt->key_next = rt->key_end = 0;
   rt_queue_clear(rt);
 }
@@ -664,6 +716,7 @@ int rt_run(struct cf_runtime *rt, cf_runtime_op_fn fn, void *arg, struct cf_erro
     bool own = !rt->in_batch;
     if (rt->in_batch && rt->batch_dead)
       return cf_error_set(err, CF_EIO, "the batch was rolled back by the database (an I/O error before)");
+    if (own) latest_forget(rt);
     int rc = own ? rt->ops->begin(rt->st, err) : rt->ops->op_begin(rt->st, err);
     if (rc) return rc;
     rc = fn(rt, arg, err);
@@ -706,6 +759,7 @@ int rt_run(struct cf_runtime *rt, cf_runtime_op_fn fn, void *arg, struct cf_erro
 
 int cf_runtime_batch_begin(struct cf_runtime *rt, struct cf_error *err) {
   if (rt->in_batch) return cf_error_set(err, CF_EINVAL, "a batch is already open");
+  latest_forget(rt);
   int rc = rt->ops->begin(rt->st, err);
   if (rc) return rc;
   rt->in_batch = true;
@@ -778,6 +832,7 @@ void cf_runtime_close(struct cf_runtime *rt) {
   rt_queue_clear(rt);
   cf_free(rt->queue);
   cf_free(rt->touched);
+  cf_free(rt->latest);
   cf_buf_release(&rt->buf);
   if (rt->st) rt->ops->close(rt->st);
   cf_free(rt->actor);
@@ -889,6 +944,7 @@ static int schedule_start_timers(struct cf_runtime *rt, struct rt_model *m, uint
 
 static int deploy_op(struct cf_runtime *rt, void *arg, struct cf_error *err) {
   struct deploy_arg *a = arg;
+  latest_forget(rt);
   unsigned char hash[crypto_hash_sha256_BYTES];
   crypto_hash_sha256(hash, (const unsigned char *)a->xml, a->len);
   char checksum[2 * sizeof hash + 1];
@@ -935,6 +991,7 @@ static int deploy_op(struct cf_runtime *rt, void *arg, struct cf_error *err) {
     }
     if (!rc) a->n++;
   }
+  latest_forget(rt);
   return rc;
 }
 

@@ -19,6 +19,7 @@ struct rt_model {
   int64_t deployed_ms;
   struct cf_bpmn_model *model; /* shared by the definitions of one resource? no: one parse each */
   uint32_t process;            /* index in model->processes */
+  uint64_t op;                 /* the operation that compiled it (undone with it: its key may return) */
 };
 
 /* A loaded instance (the cache's entry). */
@@ -33,7 +34,9 @@ struct rt_inst {
   uint64_t op;         /* the last operation that touched it */
   uint64_t loaded_op;  /* the operation that read it from the store */
   unsigned rows_written; /* kinds of side rows its last write stored (enum cf_store_rows_kind) */
-  bool rows_known;       /* rows_written is known (it was written by this runtime) */
+  bool rows_known;       /* rows_written and jobs_written are known (it was written by this runtime) */
+  uint64_t *jobs_written; /* the keys of the job rows its last write stored */
+  size_t njobs_written, capjobs_written;
 };
 
 /* An engine event that asks something of the runtime, queued until routed. */
@@ -76,6 +79,11 @@ struct cf_runtime {
   size_t qhead, qlen, qcap;
 
   struct cf_buf buf;
+
+  /* the latest definition of process ids, valid while one transaction lasts (no deploy can
+   * come between), so starting many instances reads the definition once a batch */
+  struct rt_model **latest;
+  size_t nlatest, caplatest;
 
   /* counters: of the running operation, of the open batch, and committed */
   struct cf_runtime_stats st_op, st_batch, stats;

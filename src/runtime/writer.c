@@ -156,7 +156,7 @@ int cf_runtime_writer_start(struct cf_runtime *rt, const struct cf_runtime_write
   if (!w) return cf_error_set(err, CF_ENOMEM, "out of memory");
   w->rt = rt;
   if (o) w->o = *o;
-  if (!w->o.max_batch) w->o.max_batch = 256;
+  if (!w->o.max_batch) w->o.max_batch = 1024;
   if (w->o.tick_ms <= 0) w->o.tick_ms = 1000;
   w->last_prune_ms = INT64_MIN / 2;
   pthread_mutex_init(&w->mu, NULL);

@@ -177,6 +177,11 @@ struct cf_store_instance_rows {
   /* Kinds (enum cf_store_rows_kind) the caller knows the stored instance has no rows of (it wrote
    * none last time): an update need not look for old ones to remove. 0 when unsure. */
   unsigned known_empty;
+  /* When prior_jobs_known: the keys of the jobs the stored instance has now (the caller wrote them
+   * last), so that the update removes those gone without looking them up. */
+  bool prior_jobs_known;
+  const uint64_t *prior_jobs;
+  size_t nprior_jobs;
 };
 
 void cf_store_definition_release(struct cf_store_definition *d);

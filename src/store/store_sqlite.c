@@ -20,6 +20,7 @@
  * This is the only file that talks to SQLite (tests/check_layers.sh).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <stdio.h>
@@ -854,8 +855,17 @@ undo:
   return r;
 }
 
+/*
+ * Process-wide SQLite settings, once, before SQLite starts: no memory
+ * statistics (they take a global mutex on every allocation, and a command
+ * makes many).
+ */
+static void sqlite_configure(void) { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
+
 static int sq_open(const char *location, unsigned flags, struct cf_store **out,
                    struct cf_error *err) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, sqlite_configure);
   int r = CF_OK, rc;
   struct cf_store *s = cf_calloc(1, sizeof *s);
   if (!s || !(s->path = cf_strdup(location))) {
@@ -884,6 +894,8 @@ static int sq_open(const char *location, unsigned flags, struct cf_store **out,
     goto out;
   }
   sqlite3_busy_timeout(s->db, 5000);
+  /* A larger lookaside: most of a statement's small allocations come from it instead of malloc. */
+  sqlite3_db_config(s->db, SQLITE_DBCONFIG_LOOKASIDE, NULL, 512, 1024);
   /* SQLite opens a file it may not write read-only without saying so. */
   if (!ro && sqlite3_db_readonly(s->db, "main") == 1) {
     r = cf_error_set(err, CF_EIO,
@@ -1125,6 +1137,12 @@ static int rows_write(struct cf_store *s, uint64_t ikey, const struct cf_store_i
   if (!fresh) {
     /* Kinds the caller knows the stored instance has none of are not looked at. */
     unsigned none = rows ? rows->known_empty : 0;
+    if (rows && rows->prior_jobs_known) {
+      for (size_t i = 0; i < rows->nprior_jobs && r == CF_OK; i++)
+        if (!rows_have_job(rows, rows->prior_jobs[i])) r = run_key(s, ST_JOB_DELETE, rows->prior_jobs[i], err, what);
+      if (r) return r;
+      none |= CF_STORE_ROWS_JOBS;
+    }
     if ((!(none & CF_STORE_ROWS_JOBS) && (r = jobs_drop_missing(s, ikey, rows, err, what))) ||
         (!(none & CF_STORE_ROWS_TASKS) && (r = run_key(s, ST_TASKS_DELETE_ALL, ikey, err, what))) ||
         (!(none & CF_STORE_ROWS_TIMERS) && (r = run_key(s, ST_TIMERS_DELETE_ALL, ikey, err, what))) ||

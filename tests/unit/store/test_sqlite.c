@@ -411,7 +411,7 @@ static void instances_store_their_rows_and_conflict(void **state) {
   struct cf_store_incident inc = {.key = 106, .element_instance_key = 1106,
                                   .element_id = (char *)"gw", .type = 2,
                                   .message = (char *)"no flow", .created_ms = 1001};
-  struct cf_store_instance_rows rows = {jobs, 2, &task, 1, &timer, 1, &sub, 1, &inc, 1, 0};
+  struct cf_store_instance_rows rows = {.jobs = jobs, .njobs = 2, .tasks = &task, .ntasks = 1, .timers = &timer, .ntimers = 1, .subs = &sub, .nsubs = 1, .incidents = &inc, .nincidents = 1};
   ok(O->instance_insert(s, &i, &rows, &err), &err);
   /* The same key again: refused. */
   assert_int_equal(O->instance_insert(s, &i, NULL, &err), CF_ECONFLICT);
