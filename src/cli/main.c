@@ -32,6 +32,34 @@ static void usage(FILE *out) {
         "  check [--json] MODEL.bpmn...   validate BPMN models as a deployment would, storing nothing\n"
         "  bench --model FILE [--instances N] [--vars JSON] [--store memory|sqlite] [--db PATH]\n"
         "                                 run N instances of a model, print throughput and memory (JSON)\n"
+        "\n"
+        "operations on the embedded database (each takes --db PATH, default ./crmflow.db or\n"
+        "$CRMFLOW_DB, and --json for one JSON document; 'crmflow COMMAND --help' for more):\n"
+        "  deploy FILE.bpmn...            deploy models (a new version each, unless unchanged)\n"
+        "  start PROCESS_ID [--vars JSON] [--business-key K] [--version N]\n"
+        "                                 start an instance\n"
+        "  instances [--state S] [--process ID] [--limit N]\n"
+        "                                 list instances (S: active, completed, terminated, incident)\n"
+        "  instances show KEY             an instance's state, variables, history, jobs, tasks, incidents\n"
+        "  instances cancel KEY           terminate an active instance\n"
+        "  jobs activate --type T [--max N] [--timeout DURATION] [--worker NAME]\n"
+        "                                 lease jobs of a type, with their variables\n"
+        "  jobs complete KEY [--vars JSON] [--worker NAME]\n"
+        "  jobs fail KEY --retries N [--message TEXT] [--backoff DURATION] [--worker NAME]\n"
+        "  jobs throw-error KEY --code CODE [--message TEXT] [--vars JSON]\n"
+        "  tasks [--assignee U] [--group G] [--state created|completed]\n"
+        "                                 list user tasks\n"
+        "  tasks claim KEY --assignee U   assign a user task (tasks unclaim KEY: unassign)\n"
+        "  tasks complete KEY [--vars JSON]\n"
+        "  message publish NAME --key K [--vars JSON] [--ttl DURATION] [--id MESSAGE_ID]\n"
+        "  signal broadcast NAME [--vars JSON]\n"
+        "  incidents                      list open incidents\n"
+        "  incidents resolve KEY [--retries N]\n"
+        "  history prune --older-than DURATION\n"
+        "                                 remove instances that ended longer ago (P90D, PT1H)\n"
+        "  serve [--listen HOST:PORT] [--retention DURATION] [--fast]\n"
+        "                                 run the database's timers, leases and retention until SIGTERM\n"
+        "\n"
         "  version                        print the version\n"
         "  help                           print this help\n",
         out);
@@ -55,6 +83,16 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "check")) return cf_cli_check(argc - 2, argv + 2);
   if (!strcmp(cmd, "test")) return cf_cli_test(argc - 2, argv + 2);
   if (!strcmp(cmd, "bench")) return cf_cli_bench(argc - 2, argv + 2);
+  if (!strcmp(cmd, "deploy")) return cf_cli_deploy(argc - 2, argv + 2);
+  if (!strcmp(cmd, "start")) return cf_cli_start(argc - 2, argv + 2);
+  if (!strcmp(cmd, "instances")) return cf_cli_instances(argc - 2, argv + 2);
+  if (!strcmp(cmd, "jobs")) return cf_cli_jobs(argc - 2, argv + 2);
+  if (!strcmp(cmd, "tasks")) return cf_cli_tasks(argc - 2, argv + 2);
+  if (!strcmp(cmd, "message")) return cf_cli_message(argc - 2, argv + 2);
+  if (!strcmp(cmd, "signal")) return cf_cli_signal(argc - 2, argv + 2);
+  if (!strcmp(cmd, "incidents")) return cf_cli_incidents(argc - 2, argv + 2);
+  if (!strcmp(cmd, "history")) return cf_cli_history(argc - 2, argv + 2);
+  if (!strcmp(cmd, "serve")) return cf_cli_serve(argc - 2, argv + 2);
   cf_cli_errorf("unknown command '%s' (try 'crmflow help')", cmd);
   return 2;
 }

@@ -1,0 +1,135 @@
+/*
+ * `crmflow serve` (shared/contracts.md §6): the long-running process of a
+ * database. It owns the runtime's writer thread, which fires due timers,
+ * expires buffered messages and prunes ended instances (with --retention);
+ * job leases expire by themselves (a lease is a time in the job's row), so
+ * the writer's clock is all they need. The HTTP API comes with the next
+ * slice: --listen is parsed and checked now so that scripts can pass it.
+ *
+ * Signals: SIGTERM and SIGINT are blocked in every thread and taken with
+ * sigwait() by the main thread, so no work happens in a signal handler; on
+ * either, the writer finishes what it acknowledged, the runtime closes, and
+ * the process exits 0. A SIGKILL loses nothing acknowledged either: every
+ * answer of the writer means "committed" (tests/crash/run.sh kills it).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/cf_time.h"
+#include "cli/cli.h"
+#include "runtime/cf_runtime.h"
+#include "store/cf_store.h"
+
+#define TICK_MS 200
+
+static const char usage[] =
+    "usage: crmflow serve [--db PATH] [--listen HOST:PORT] [--retention DURATION] [--fast]\n"
+    "\n"
+    "Runs the database's housekeeping until SIGTERM or SIGINT: fires due timers (late, never\n"
+    "early, also those that fell due while nothing ran), expires buffered messages and job\n"
+    "leases, and with --retention removes instances that ended longer ago than DURATION.\n"
+    "\n"
+    "  --db PATH             the database (default ./crmflow.db, or $CRMFLOW_DB); created if missing\n"
+    "  --listen HOST:PORT    where the HTTP API will listen (default 127.0.0.1:8080; the API is\n"
+    "                        not served yet)\n"
+    "  --retention DURATION  an ISO-8601 duration (P90D, PT12H): prune ended instances older than it\n"
+    "  --fast                commit without waiting for the disk (SQLite synchronous=NORMAL): faster,\n"
+    "                        but a power cut may lose the last commits (a crash of the process does not)\n";
+
+/* "HOST:PORT" or "[V6HOST]:PORT", a port from 1 to 65535. */
+static bool listen_ok(const char *text) {
+  const char *colon = strrchr(text, ':');
+  if (!colon || colon == text) return false;
+  if (text[0] == '[' && colon[-1] != ']') return false;
+  const char *p = colon + 1;
+  if (!*p || strlen(p) > 5) return false;
+  long port = 0;
+  for (; *p; p++) {
+    if (*p < '0' || *p > '9') return false;
+    port = port * 10 + (*p - '0');
+  }
+  return port >= 1 && port <= 65535;
+}
+
+/* The writer's housekeeping failures: one line each, with the time, on stderr. */
+static void log_error(void *arg, const struct cf_error *err) {
+  const char *db = arg;
+  char when[48];
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  int64_t ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  fprintf(stderr, "%s crmflow serve: %s: %s\n", cf_cli_format_time(ms, when, sizeof when), db,
+          err->msg[0] ? err->msg : "an error without a message");
+}
+
+int cf_cli_serve(int argc, char **argv) {
+  struct cf_cli_opt opts[] = {
+      {"--listen", true, NULL},
+      {"--retention", true, NULL},
+      {"--fast", false, NULL},
+  };
+  struct cf_cli_args a = {.cmd = "serve", .usage = usage};
+  int rc = cf_cli_args_parse(&a, argc, argv, opts, sizeof opts / sizeof opts[0], 0, 0);
+  if (rc == CF_CLI_HELP) return 0;
+  if (rc) return rc;
+  const char *listen = opts[0].value ? opts[0].value : "127.0.0.1:8080";
+  if (!listen_ok(listen))
+    return cf_cli_usage_error(&a, "--listen wants HOST:PORT with a port from 1 to 65535, not '%s'", listen);
+  int64_t retention_ms = 0;
+  if (opts[1].value) {
+    struct cf_time_duration d;
+    if (!cf_cli_parse_duration(&a, "--retention", opts[1].value, &d)) return 2;
+    /* Months are calendar months: measure the span back from now. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, then;
+    if (!cf_cli_time_shift(now, &d, -1, &then) || now - then <= 0)
+      return cf_cli_usage_error(&a, "--retention must be a positive duration that fits, not '%s'",
+                                opts[1].value);
+    retention_ms = now - then;
+  }
+
+  /* Block the signals before any thread starts: the writer inherits the mask, sigwait takes them. */
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  if (pthread_sigmask(SIG_BLOCK, &stop, NULL)) return cf_cli_refuse(&a, "cannot block SIGTERM and SIGINT");
+
+  struct cf_runtime_opts o = {.db = a.db, .store_flags = opts[2].value ? CF_STORE_FAST : 0, .actor = "serve"};
+  struct cf_runtime *rt = NULL;
+  struct cf_error err;
+  cf_error_clear(&err);
+  if (cf_runtime_open(&o, &rt, &err) != CF_OK)
+    return cf_cli_refuse(&a, "cannot open the database %s: %s", a.db, err.msg);
+  struct cf_runtime_writer_opts wo = {.tick_ms = TICK_MS, .retention_ms = retention_ms,
+                                      .on_error = log_error, .arg = (void *)a.db};
+  struct cf_runtime_writer *w = NULL;
+  if (cf_runtime_writer_start(rt, &wo, &w, &err) != CF_OK) {
+    cf_runtime_close(rt);
+    return cf_cli_refuse(&a, "cannot start serving %s: %s", a.db, err.msg);
+  }
+  fprintf(stderr, "crmflow: the HTTP API is not served yet (--listen %s is accepted and checked)\n", listen);
+  fprintf(stderr, "crmflow: serving %s (timers, job leases, retention)\n", a.db);
+  fflush(stderr);
+
+  int sig = 0;
+  for (;;) {
+    int r = sigwait(&stop, &sig);
+    if (r == 0) break;
+    if (r != EINTR) {
+      cf_cli_errorf("serve: sigwait failed (%s); stopping", strerror(r));
+      break;
+    }
+  }
+  cf_runtime_writer_stop(w);
+  cf_runtime_close(rt);
+  fprintf(stderr, "crmflow: stopped serving %s (%s)\n", a.db, sig == SIGINT ? "SIGINT" : "SIGTERM");
+  return 0;
+}
