@@ -178,11 +178,9 @@ int cf_cli_start(int argc, char **argv) {
   int rc = cf_runtime_start(rt, pid, (int32_t)version, opts[0].value ? &vars : NULL, opts[1].value,
                             &key, &err);
   if (rc == CF_ENOTFOUND && version)
-    status = cf_cli_refuse(&a, "process '%s' has no version %ld (%s)", pid, version, err.msg);
+    status = cf_cli_refuse(&a, "%s (leave out --version to start the latest of '%s')", err.msg, pid);
   else if (rc == CF_ENOTFOUND)
-    status = cf_cli_refuse(&a, "no process '%s' is deployed (%s; deploy its model with 'crmflow deploy"
-                               " FILE.bpmn')",
-                           pid, err.msg);
+    status = cf_cli_refuse(&a, "%s: deploy its model with 'crmflow deploy FILE.bpmn'", err.msg);
   else if (rc != CF_OK)
     status = cf_cli_refuse(&a, "cannot start '%s': %s", pid, err.msg);
   if (status) goto out;
