@@ -128,7 +128,7 @@ assert $(printf "$iso" "x['startDate']") and x['endDate'] is None, x"
 fi
 run 0 instances --state completed --json && py 'assert d["items"] == [], d'
 run 0 instances --process lead_review --json && py 'assert d["items"] == [], d'
-run 1 start order_processing --version 2 && err_has "no version 2"
+run 1 start order_processing --version 2 && err_has "version 2 is deployed"
 # The table: a header and aligned columns, also when stdout is no terminal.
 if run 0 instances; then
   py_out=$out
