@@ -18,10 +18,12 @@ build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
+DB ?= crmflow.db
+
 run: build
 	@./$(BUILD)/crmflow version
-	@./$(BUILD)/crmflow feel eval --vars '{"amount": 1500, "customer": {"tier": "gold"}}' \
-	    'if amount > 1000 and customer.tier = "gold" then "fast-track" else "standard"'
+	@./$(BUILD)/crmflow deploy --db $(DB) ../shared/models/*.bpmn
+	@exec ./$(BUILD)/crmflow serve --db $(DB)
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
