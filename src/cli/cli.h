@@ -90,6 +90,9 @@ int cf_cli_args_parse(struct cf_cli_args *a, int argc, char **argv, struct cf_cl
 int cf_cli_usage_error(const struct cf_cli_args *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* A command with one subcommand (`message publish`): runs fn on it, --help, or a usage error. */
+int cf_cli_one_subcommand(int argc, char **argv, const char *cmd, const char *usage, const char *sub,
+                          int (*fn)(int argc, char **argv));
 /* A refusal of a: prints "crmflow: CMD: MESSAGE" to stderr and returns 1. */
 int cf_cli_refuse(const struct cf_cli_args *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -44,6 +44,18 @@ int cf_cli_usage_error(const struct cf_cli_args *a, const char *fmt, ...) {
   return 2;
 }
 
+int cf_cli_one_subcommand(int argc, char **argv, const char *cmd, const char *usage, const char *sub,
+                          int (*fn)(int argc, char **argv)) {
+  if (argc > 0 && !strcmp(argv[0], sub)) return fn(argc - 1, argv + 1);
+  struct cf_cli_args a = {.cmd = cmd, .usage = usage};
+  if (argc > 0 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
+    fputs(usage, stdout);
+    return 0;
+  }
+  if (argc == 0 || argv[0][0] == '-') return cf_cli_usage_error(&a, "missing subcommand (%s)", sub);
+  return cf_cli_usage_error(&a, "unknown subcommand '%s' (%s)", argv[0], sub);
+}
+
 int cf_cli_refuse(const struct cf_cli_args *a, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

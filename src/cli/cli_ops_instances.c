@@ -655,12 +655,5 @@ out:
 }
 
 int cf_cli_history(int argc, char **argv) {
-  if (argc > 0 && !strcmp(argv[0], "prune")) return history_prune(argc - 1, argv + 1);
-  struct cf_cli_args a = {.cmd = "history", .usage = history_usage};
-  if (argc > 0 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
-    fputs(history_usage, stdout);
-    return 0;
-  }
-  if (argc == 0 || argv[0][0] == '-') return cf_cli_usage_error(&a, "missing subcommand (prune)");
-  return cf_cli_usage_error(&a, "unknown subcommand '%s' (prune)", argv[0]);
+  return cf_cli_one_subcommand(argc, argv, "history", history_usage, "prune", history_prune);
 }

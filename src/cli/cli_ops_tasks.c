@@ -366,15 +366,7 @@ out:
 }
 
 int cf_cli_message(int argc, char **argv) {
-  if (argc > 0 && !strcmp(argv[0], "publish")) return message_publish(argc - 1, argv + 1);
-  struct cf_cli_args a = {.cmd = "message", .usage = message_usage};
-  if (argc > 0 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
-    fputs(message_usage, stdout);
-    return 0;
-  }
-  if (argc == 0 || argv[0][0] == '-')
-    return cf_cli_usage_error(&a, "missing subcommand (publish)");
-  return cf_cli_usage_error(&a, "unknown subcommand '%s' (publish)", argv[0]);
+  return cf_cli_one_subcommand(argc, argv, "message", message_usage, "publish", message_publish);
 }
 
 /* ------------------------------------------------------------ signal broadcast */
@@ -416,13 +408,5 @@ out:
 }
 
 int cf_cli_signal(int argc, char **argv) {
-  if (argc > 0 && !strcmp(argv[0], "broadcast")) return signal_broadcast(argc - 1, argv + 1);
-  struct cf_cli_args a = {.cmd = "signal", .usage = signal_usage};
-  if (argc > 0 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
-    fputs(signal_usage, stdout);
-    return 0;
-  }
-  if (argc == 0 || argv[0][0] == '-')
-    return cf_cli_usage_error(&a, "missing subcommand (broadcast)");
-  return cf_cli_usage_error(&a, "unknown subcommand '%s' (broadcast)", argv[0]);
+  return cf_cli_one_subcommand(argc, argv, "signal", signal_usage, "broadcast", signal_broadcast);
 }

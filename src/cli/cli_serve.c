@@ -57,15 +57,40 @@ static bool listen_ok(const char *text) {
   return port >= 1 && port <= 65535;
 }
 
-/* The writer's housekeeping failures: one line each, with the time, on stderr. */
-static void log_error(void *arg, const struct cf_error *err) {
-  const char *db = arg;
-  char when[48];
+/* Where the writer's housekeeping failures go: one line each on stderr, with the time; a failure that
+ * repeats (a timer that keeps failing, a full disk) is said again at most every LOG_REPEAT_MS. */
+#define LOG_REPEAT_MS 10000
+
+struct serve_log {
+  const char *db;
+  char last[sizeof ((struct cf_error *)0)->msg];
+  int64_t last_ms;
+  long repeats;
+};
+
+static int64_t wall_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  int64_t ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-  fprintf(stderr, "%s crmflow serve: %s: %s\n", cf_cli_format_time(ms, when, sizeof when), db,
-          err->msg[0] ? err->msg : "an error without a message");
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Called by the writer thread only. */
+static void log_error(void *arg, const struct cf_error *err) {
+  struct serve_log *l = arg;
+  const char *msg = err->msg[0] ? err->msg : cf_strerror(err->code);
+  int64_t now = wall_ms();
+  if (!strcmp(msg, l->last) && now - l->last_ms < LOG_REPEAT_MS) {
+    l->repeats++;
+    return;
+  }
+  char when[48];
+  cf_cli_format_time(now, when, sizeof when);
+  if (l->repeats)
+    fprintf(stderr, "%s crmflow serve: %s: (the last message repeated %ld more times)\n", when, l->db, l->repeats);
+  fprintf(stderr, "%s crmflow serve: %s: %s\n", when, l->db, msg);
+  snprintf(l->last, sizeof l->last, "%s", msg);
+  l->last_ms = now;
+  l->repeats = 0;
 }
 
 int cf_cli_serve(int argc, char **argv) {
@@ -86,15 +111,16 @@ int cf_cli_serve(int argc, char **argv) {
     struct cf_time_duration d;
     if (!cf_cli_parse_duration(&a, "--retention", opts[1].value, &d)) return 2;
     /* Months are calendar months: measure the span back from now. */
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, then;
+    int64_t now = wall_ms(), then;
     if (!cf_cli_time_shift(now, &d, -1, &then) || now - then <= 0)
       return cf_cli_usage_error(&a, "--retention must be a positive duration that fits, not '%s'",
                                 opts[1].value);
     retention_ms = now - then;
   }
 
+  /* Past the file size limit (ulimit -f) a write then fails with EFBIG, which the store reports like a
+   * full disk, instead of SIGXFSZ killing the server mid-commit. */
+  signal(SIGXFSZ, SIG_IGN);
   /* Block the signals before any thread starts: the writer inherits the mask, sigwait takes them. */
   sigset_t stop;
   sigemptyset(&stop);
@@ -108,8 +134,9 @@ int cf_cli_serve(int argc, char **argv) {
   cf_error_clear(&err);
   if (cf_runtime_open(&o, &rt, &err) != CF_OK)
     return cf_cli_refuse(&a, "cannot open the database %s: %s", a.db, err.msg);
+  struct serve_log log = {.db = a.db};
   struct cf_runtime_writer_opts wo = {.tick_ms = TICK_MS, .retention_ms = retention_ms,
-                                      .on_error = log_error, .arg = (void *)a.db};
+                                      .on_error = log_error, .arg = &log};
   struct cf_runtime_writer *w = NULL;
   if (cf_runtime_writer_start(rt, &wo, &w, &err) != CF_OK) {
     cf_runtime_close(rt);
