@@ -13,11 +13,9 @@
  * answer of the writer means "committed" (tests/crash/run.sh kills it).
  */
 #include <errno.h>
-#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -32,8 +30,9 @@ static const char usage[] =
     "usage: crmflow serve [--db PATH] [--listen HOST:PORT] [--retention DURATION] [--fast]\n"
     "\n"
     "Runs the database's housekeeping until SIGTERM or SIGINT: fires due timers (late, never\n"
-    "early, also those that fell due while nothing ran), expires buffered messages and job\n"
-    "leases, and with --retention removes instances that ended longer ago than DURATION.\n"
+    "early, also those that fell due while nothing ran), expires buffered messages, and with\n"
+    "--retention removes instances that ended longer ago than DURATION. (Job leases need no\n"
+    "server: an expired lease frees its job by itself.)\n"
     "\n"
     "  --db PATH             the database (default ./crmflow.db, or $CRMFLOW_DB); created if missing\n"
     "  --listen HOST:PORT    where the HTTP API will listen (default 127.0.0.1:8080; the API is\n"

@@ -1,6 +1,7 @@
 /*
  * crmflow: the command line. Dispatches to the subcommand families.
  */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -66,6 +67,9 @@ static void usage(FILE *out) {
 }
 
 int main(int argc, char **argv) {
+  /* A file that reaches the size limit: the write fails and the store says so, rather than the
+   * process dying of the signal. */
+  signal(SIGXFSZ, SIG_IGN);
   if (argc < 2) {
     usage(stderr);
     return 2;

@@ -310,6 +310,29 @@ static int inst_new(struct rt_model *m, struct cf_engine_instance *inst, uint64_
 
 int rt_load(struct cf_runtime *rt, uint64_t key, struct rt_inst **out, struct cf_error *err) {
   struct rt_inst *ri = cache_find(rt, key);
+  if (ri && ri->checked_tx != rt->tx_id) {
+    /*
+     * Cached by an earlier transaction: another process (a CLI command, a worker, another node) may
+     * have moved the instance on since. A write from a stale copy would lose on the row version, but
+     * decisions that write nothing (a subscription or timer it does not know yet, the variables to
+     * hand a worker) would go wrong silently; so the copy is checked once per transaction.
+     */
+    int64_t v;
+    int rc = rt->ops->instance_version(rt->st, key, &v, err);
+    if (rc && rc != CF_ENOTFOUND) return rc;
+    if (rc == CF_OK && v == ri->row_version) {
+      ri->checked_tx = rt->tx_id;
+    } else if (ri->op == rt->op_id) {
+      /* Held by this operation further up: not dropped under its holder; the operation runs again. */
+      rt->conflict = true;
+      return cf_error_set(err, CF_ECONFLICT, "instance %llu changed in the database meanwhile",
+                          (unsigned long long)key);
+    } else {
+      cf_error_clear(err);
+      cache_remove_key(rt, key);
+      ri = NULL;
+    }
+  }
   if (ri) {
     touch(rt, ri);
     *out = ri;
@@ -355,6 +378,7 @@ int rt_load(struct cf_runtime *rt, uint64_t key, struct rt_inst **out, struct cf
   }
   touch(rt, ri);
   ri->loaded_op = rt->op_id;
+  ri->checked_tx = rt->tx_id;
   *out = ri;
   return CF_OK;
 }
@@ -661,6 +685,7 @@ int rt_adopt(struct cf_runtime *rt, struct cf_engine_instance *inst, struct rt_m
     return oom(err);
   }
   ri->loaded_op = rt->op_id;
+  ri->checked_tx = rt->tx_id;
   rt->st_op.instances_started++;
   if (cache_put(rt, ri)) touch(rt, ri);
   else {
@@ -716,7 +741,10 @@ int rt_run(struct cf_runtime *rt, cf_runtime_op_fn fn, void *arg, struct cf_erro
     bool own = !rt->in_batch;
     if (rt->in_batch && rt->batch_dead)
       return cf_error_set(err, CF_EIO, "the batch was rolled back by the database (an I/O error before)");
-    if (own) latest_forget(rt);
+    if (own) {
+      latest_forget(rt);
+      rt->tx_id++;
+    }
     int rc = own ? rt->ops->begin(rt->st, err) : rt->ops->op_begin(rt->st, err);
     if (rc) return rc;
     rc = fn(rt, arg, err);
@@ -760,6 +788,7 @@ int rt_run(struct cf_runtime *rt, cf_runtime_op_fn fn, void *arg, struct cf_erro
 int cf_runtime_batch_begin(struct cf_runtime *rt, struct cf_error *err) {
   if (rt->in_batch) return cf_error_set(err, CF_EINVAL, "a batch is already open");
   latest_forget(rt);
+  rt->tx_id++;
   int rc = rt->ops->begin(rt->st, err);
   if (rc) return rc;
   rt->in_batch = true;

@@ -33,6 +33,7 @@ struct rt_inst {
   int64_t started_ms;
   uint64_t op;         /* the last operation that touched it */
   uint64_t loaded_op;  /* the operation that read it from the store */
+  uint64_t checked_tx; /* the transaction in which it was last known to match the store */
   unsigned rows_written; /* kinds of side rows its last write stored (enum cf_store_rows_kind) */
   bool rows_known;       /* rows_written and jobs_written are known (it was written by this runtime) */
   uint64_t *jobs_written; /* the keys of the job rows its last write stored */
@@ -72,6 +73,7 @@ struct cf_runtime {
   uint64_t *touched; /* keys of the instances the running operation loaded or made */
   size_t ntouched, captouched;
   uint64_t op_id, batch_first_op;
+  uint64_t tx_id;    /* bumped at every transaction's start: cached copies are checked once in each */
   bool in_batch, batch_dead;
   bool conflict; /* the store refused a stale instance in this operation */
 

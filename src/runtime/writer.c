@@ -48,21 +48,28 @@ static int64_t housekeeping(struct cf_runtime_writer *w) {
   struct cf_runtime *rt = w->rt;
   struct cf_error err;
   cf_error_clear(&err);
-  size_t fired = 0;
+  size_t fired = 0, fired_total = 0;
+  bool failed = false;
   /* Timers in batches of their own: each firing is an operation, the batch one commit. */
   do {
     fired = 0;
     if (cf_runtime_batch_begin(rt, &err)) {
       report(w, &err);
+      failed = true;
       break;
     }
     int rc = cf_runtime_fire_timers(rt, 256, &fired, &err);
-    if (rc) report(w, &err);
+    if (rc) {
+      report(w, &err);
+      failed = true;
+    }
     cf_error_clear(&err);
     if (cf_runtime_batch_commit(rt, &err)) {
       report(w, &err);
+      failed = true;
       break;
     }
+    fired_total += fired;
   } while (fired == 256);
   if (cf_runtime_expire_messages(rt, NULL, &err)) report(w, &err);
   int64_t now = cf_runtime_now(rt);
@@ -75,6 +82,10 @@ static int64_t housekeeping(struct cf_runtime_writer *w) {
   int64_t sleep = w->o.tick_ms;
   if (cf_runtime_next_due(rt, &due, &err) == CF_OK && due != INT64_MAX) {
     int64_t until = due - cf_runtime_now(rt);
+    /* A timer that is due yet did not fire is tried again a little later, not at once: one that keeps
+     * failing (or the database refusing the batch) would spin the thread and flood the log. */
+    if (until < 1 && failed) until = sleep;
+    else if (until < 10 && !fired_total) until = 10;
     if (until < sleep) sleep = until < 1 ? 1 : until;
   }
   return sleep;

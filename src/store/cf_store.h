@@ -266,6 +266,8 @@ struct cf_store_ops {
                          const struct cf_store_instance_rows *rows, struct cf_error *err);
   int (*instance_get)(struct cf_store *s, uint64_t key, struct cf_store_instance *out,
                       struct cf_error *err);
+  /* Only the row version (a cheap check that a copy in memory is current), or CF_ENOTFOUND. */
+  int (*instance_version)(struct cf_store *s, uint64_t key, int64_t *row_version, struct cf_error *err);
   /* Rows in key order, without engine_state (NULL): a list is for showing, instance_get for running. */
   int (*instance_list)(struct cf_store *s, const struct cf_store_instance_filter *f,
                        struct cf_store_instance **out, size_t *n, struct cf_error *err);

@@ -170,6 +170,7 @@ static const char *const migrations[] = {
                  " started_ms = ?9, ended_ms = ?10, row_version = ?11 + 1, engine_state = ?12,"    \
                  " variables = ?13 WHERE key = ?1 AND row_version = ?11")                          \
   X(INST_GET, "SELECT " INST_COLS " FROM instances WHERE key = ?1")                                \
+  X(INST_VERSION, "SELECT row_version FROM instances WHERE key = ?1")                                \
   X(INST_DELETE, "DELETE FROM instances WHERE key = ?1")                                           \
   X(JOB_KEYS, "SELECT key FROM jobs WHERE instance_key = ?1")                                      \
   X(JOB_DELETE, "DELETE FROM jobs WHERE key = ?1")                                                 \
@@ -1286,6 +1287,21 @@ static int sq_instance_get(struct cf_store *s, uint64_t key, struct cf_store_ins
 }
 
 /* Lists leave engine_state out (NULL): it is only needed to run an instance. */
+static int sq_instance_version(struct cf_store *s, uint64_t key, int64_t *row_version, struct cf_error *err) {
+  static const char what[] = "reading an instance's version";
+  sqlite3_stmt *st = NULL;
+  int r = prep(s, ST_INST_VERSION, &st, err), rc;
+  if (r) return r;
+  if (bind_key(st, 1, key)) return bind_failed(s, st, err, what);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) *row_version = sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  if (rc == SQLITE_ROW) return CF_OK;
+  if (rc == SQLITE_DONE)
+    return cf_error_set(err, CF_ENOTFOUND, "no process instance %llu", (unsigned long long)key);
+  return fail(s, rc, err, what);
+}
+
 static int sq_instance_list(struct cf_store *s, const struct cf_store_instance_filter *f,
                             struct cf_store_instance **out, size_t *n, struct cf_error *err) {
   static const char what[] = "listing instances";
@@ -1841,6 +1857,7 @@ const struct cf_store_ops cf_store_sqlite = {
     .instance_insert = sq_instance_insert,
     .instance_update = sq_instance_update,
     .instance_get = sq_instance_get,
+    .instance_version = sq_instance_version,
     .instance_list = sq_instance_list,
     .instance_of = sq_instance_of,
     .jobs_activate = sq_jobs_activate,
