@@ -82,11 +82,13 @@ struct cf_engine_env rt_env(struct cf_runtime *rt) {
 
 char *rt_value_json(const struct cf_feel_value *v) {
   if (!v) return NULL;
-  struct json_object *j = NULL;
-  if (cf_feel_to_json(v, &j)) return NULL;
-  char *s = j ? cf_json_dump(j) : cf_strdup("null");
-  json_object_put(j);
-  return s;
+  struct cf_buf b;
+  cf_buf_init(&b);
+  if (cf_feel_write_json(v, &b) || b.oom) {
+    cf_buf_release(&b);
+    return NULL;
+  }
+  return cf_buf_detach(&b);
 }
 
 bool rt_active(const struct rt_inst *ri) { return cf_engine_instance_state(ri->inst) == CF_ENGINE_ACTIVE; }
