@@ -718,6 +718,19 @@ int rt_start_event(struct cf_runtime *rt, struct rt_model *m, uint32_t element, 
 
 /* ================================================================ operations */
 
+/*
+ * A transaction began: when another connection committed since this runtime last looked, the
+ * instances it keeps in memory may be behind; a new tx_id makes rt_load check each against its row
+ * version once. When nobody else wrote, they are current and nothing is checked.
+ */
+static int tx_started(struct cf_runtime *rt, struct cf_error *err) {
+  bool wrote = true;
+  int rc = rt->ops->others_wrote(rt->st, &wrote, err);
+  if (rc) return rc;
+  if (wrote) rt->tx_id++;
+  return CF_OK;
+}
+
 static void undo(struct cf_runtime *rt, uint64_t first_op) {
   cache_drop_since(rt, first_op);
   /* Definitions read in an undone operation may be gone (a deployment undone, its keys reused). */
@@ -743,12 +756,13 @@ int rt_run(struct cf_runtime *rt, cf_runtime_op_fn fn, void *arg, struct cf_erro
     bool own = !rt->in_batch;
     if (rt->in_batch && rt->batch_dead)
       return cf_error_set(err, CF_EIO, "the batch was rolled back by the database (an I/O error before)");
-    if (own) {
-      latest_forget(rt);
-      rt->tx_id++;
-    }
+    if (own) latest_forget(rt);
     int rc = own ? rt->ops->begin(rt->st, err) : rt->ops->op_begin(rt->st, err);
     if (rc) return rc;
+    if (own && (rc = tx_started(rt, err))) {
+      rt->ops->rollback(rt->st);
+      return rc;
+    }
     rc = fn(rt, arg, err);
     if (rc == CF_OK) rc = rt_drain(rt, err);
     if (rc == CF_OK && rt->key_failed) rc = cf_error_set(err, CF_EIO, "reserving keys failed: the operation is undone");
@@ -790,9 +804,12 @@ int rt_run(struct cf_runtime *rt, cf_runtime_op_fn fn, void *arg, struct cf_erro
 int cf_runtime_batch_begin(struct cf_runtime *rt, struct cf_error *err) {
   if (rt->in_batch) return cf_error_set(err, CF_EINVAL, "a batch is already open");
   latest_forget(rt);
-  rt->tx_id++;
   int rc = rt->ops->begin(rt->st, err);
   if (rc) return rc;
+  if ((rc = tx_started(rt, err))) {
+    rt->ops->rollback(rt->st);
+    return rc;
+  }
   rt->in_batch = true;
   rt->batch_dead = false;
   memset(&rt->st_batch, 0, sizeof rt->st_batch);

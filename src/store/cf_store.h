@@ -232,6 +232,10 @@ struct cf_store_ops {
    * operation wrote and leaves the transaction open for the next. op_end says CF_EIO when the
    * database rolled back the whole transaction (a full disk, an I/O error). */
   int (*op_begin)(struct cf_store *s, struct cf_error *err);
+  /* Inside a transaction: whether another connection (process, node) committed anything since this
+   * handle last asked (true the first time). A runtime that keeps instances in memory checks them
+   * only when someone else wrote. */
+  int (*others_wrote)(struct cf_store *s, bool *wrote, struct cf_error *err);
   int (*op_end)(struct cf_store *s, bool keep, struct cf_error *err);
 
   /* Reserves n keys (a block, unique across every node): *first .. *first + n - 1. */

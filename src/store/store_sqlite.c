@@ -143,6 +143,7 @@ static const char *const migrations[] = {
   X(SAVEPOINT, "SAVEPOINT cf_call")                                                                \
   X(RELEASE, "RELEASE cf_call")                                                                    \
   X(ROLLBACK_TO, "ROLLBACK TO cf_call")                                                            \
+  X(DATA_VERSION, "PRAGMA data_version")                                                           \
   X(OP_SAVEPOINT, "SAVEPOINT cf_op")                                                               \
   X(OP_RELEASE, "RELEASE cf_op")                                                                   \
   X(OP_ROLLBACK_TO, "ROLLBACK TO cf_op")                                                           \
@@ -265,6 +266,8 @@ enum { LIST_PROCESS = 1, LIST_STATE = 2, LIST_INCIDENT = 4, LIST_BUSINESS = 8, L
 
 struct cf_store {
   sqlite3 *db;
+  int64_t data_version;      /* PRAGMA data_version when others_wrote last asked */
+  bool data_version_known;
   char *path;
   unsigned flags;
   sqlite3_stmt *st[ST__COUNT];
@@ -1810,6 +1813,21 @@ out:
 
 /* ------------------------------------------------------------ operations inside a batch */
 
+/* PRAGMA data_version changes when another connection commits (never for this one's commits). */
+static int sq_others_wrote(struct cf_store *s, bool *wrote, struct cf_error *err) {
+  sqlite3_stmt *st = NULL;
+  int r = prep(s, ST_DATA_VERSION, &st, err);
+  if (r) return r;
+  int rc = sqlite3_step(st);
+  int64_t v = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+  sqlite3_reset(st);
+  if (rc != SQLITE_ROW) return fail(s, rc, err, "reading the data version");
+  *wrote = !s->data_version_known || v != s->data_version;
+  s->data_version = v;
+  s->data_version_known = true;
+  return CF_OK;
+}
+
 static int sq_op_begin(struct cf_store *s, struct cf_error *err) {
   if (!in_tx(s)) return cf_error_set(err, CF_EINVAL, "an operation needs an open transaction");
   return exec_stmt(s, ST_OP_SAVEPOINT, err, "starting an operation");
@@ -1853,6 +1871,7 @@ const struct cf_store_ops cf_store_sqlite = {
     .definition_by_key = sq_definition_by_key,
     .definition_list = sq_definition_list,
     .op_begin = sq_op_begin,
+    .others_wrote = sq_others_wrote,
     .op_end = sq_op_end,
     .instance_insert = sq_instance_insert,
     .instance_update = sq_instance_update,
