@@ -731,6 +731,8 @@ static int tx_started(struct cf_runtime *rt, struct cf_error *err) {
   return CF_OK;
 }
 
+static int run_op(struct cf_runtime *rt, cf_runtime_op_fn fn, void *arg, struct cf_error *err);
+
 static void undo(struct cf_runtime *rt, uint64_t first_op) {
   cache_drop_since(rt, first_op);
   /* Definitions read in an undone operation may be gone (a deployment undone, its keys reused). */
@@ -746,6 +748,16 @@ static void undo(struct cf_runtime *rt, uint64_t first_op) {
 }
 
 int rt_run(struct cf_runtime *rt, cf_runtime_op_fn fn, void *arg, struct cf_error *err) {
+  /* Called from inside an operation (the writer runs a function that calls the public API): part of
+   * that operation, which routes, commits or undoes it whole. */
+  if (rt->op_depth > 0) return fn(rt, arg, err);
+  rt->op_depth++;
+  int rc = run_op(rt, fn, arg, err);
+  rt->op_depth--;
+  return rc;
+}
+
+static int run_op(struct cf_runtime *rt, cf_runtime_op_fn fn, void *arg, struct cf_error *err) {
   for (int attempt = 0;; attempt++) {
     rt->now_ms = rt->clock_ms(rt->clock_arg);
     rt->op_id++;

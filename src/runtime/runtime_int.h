@@ -73,6 +73,7 @@ struct cf_runtime {
   uint64_t *touched; /* keys of the instances the running operation loaded or made */
   size_t ntouched, captouched;
   uint64_t op_id, batch_first_op;
+  int op_depth; /* rt_run calls on the stack (an operation inside an operation joins it) */
   uint64_t tx_id;    /* bumped at every transaction's start: cached copies are checked once in each */
   bool in_batch, batch_dead;
   bool conflict; /* the store refused a stale instance in this operation */

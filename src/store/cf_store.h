@@ -230,7 +230,9 @@ struct cf_store_ops {
   void (*rollback)(struct cf_store *s);
   /* One operation of a batch, inside the caller's transaction: op_end(keep=false) undoes what the
    * operation wrote and leaves the transaction open for the next. op_end says CF_EIO when the
-   * database rolled back the whole transaction (a full disk, an I/O error). */
+   * database rolled back the whole transaction (a full disk, an I/O error). Inside an operation the
+   * write calls take no savepoint of their own: one that fails may leave part of itself until the
+   * operation ends with keep=false (which the caller must then do). */
   int (*op_begin)(struct cf_store *s, struct cf_error *err);
   /* Inside a transaction: whether another connection (process, node) committed anything since this
    * handle last asked (true the first time). A runtime that keeps instances in memory checks them

@@ -267,6 +267,7 @@ enum { LIST_PROCESS = 1, LIST_STATE = 2, LIST_INCIDENT = 4, LIST_BUSINESS = 8, L
 struct cf_store {
   sqlite3 *db;
   int64_t data_version;      /* PRAGMA data_version when others_wrote last asked */
+  bool op_open;              /* between op_begin and op_end */
   bool data_version_known;
   char *path;
   unsigned flags;
@@ -692,6 +693,7 @@ static int sq_begin(struct cf_store *s, struct cf_error *err) {
 }
 
 static void sq_rollback(struct cf_store *s) {
+  s->op_open = false;
   if (in_tx(s)) {
     sqlite3_stmt *st = NULL;
     if (prep(s, ST_ROLLBACK, &st, NULL) == CF_OK) run(s, st, NULL, "rollback");
@@ -719,6 +721,8 @@ static int call_begin(struct cf_store *s, int *scope, struct cf_error *err, cons
   if (s->flags & CF_STORE_READONLY)
     return cf_error_set(err, CF_EINVAL, "%s: %s was opened read-only", what, s->path);
   if (in_tx(s)) {
+    /* Inside an operation its savepoint undoes a failed call with the rest (op_end keep=false). */
+    if (s->op_open) return CF_OK;
     int r = exec_stmt(s, ST_SAVEPOINT, err, what);
     if (r == CF_OK) *scope = TX_SAVEPOINT;
     return r;
@@ -1830,10 +1834,14 @@ static int sq_others_wrote(struct cf_store *s, bool *wrote, struct cf_error *err
 
 static int sq_op_begin(struct cf_store *s, struct cf_error *err) {
   if (!in_tx(s)) return cf_error_set(err, CF_EINVAL, "an operation needs an open transaction");
-  return exec_stmt(s, ST_OP_SAVEPOINT, err, "starting an operation");
+  if (s->op_open) return cf_error_set(err, CF_EINVAL, "an operation is already open");
+  int r = exec_stmt(s, ST_OP_SAVEPOINT, err, "starting an operation");
+  if (r == CF_OK) s->op_open = true;
+  return r;
 }
 
 static int sq_op_end(struct cf_store *s, bool keep, struct cf_error *err) {
+  s->op_open = false;
   /* After SQLITE_FULL or an I/O error SQLite may have rolled back the whole transaction. */
   if (!in_tx(s))
     return cf_error_set(err, CF_EIO, "the transaction was rolled back by the database (an I/O error?)");

@@ -368,6 +368,7 @@ static void *submitter(void *arg) {
     struct cf_error err;
     cf_error_clear(&err);
     if (cf_runtime_writer_submit(a->w, start_op, NULL, &err) == CF_OK) a->ok++;
+    else fprintf(stderr, "submit: %s\n", err.msg);
   }
   return NULL;
 }

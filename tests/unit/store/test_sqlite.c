@@ -882,10 +882,21 @@ static void an_undone_operation_leaves_nothing_and_the_batch_goes_on(void **stat
 
   ok(O->begin(s, &err), &err);
   /* A single call that fails half way (its instance row is written, then its task's key is
-   * taken) leaves nothing of itself either, and the transaction stays open. */
+   * taken) inside an operation: the operation, ended with keep=false as the contract asks,
+   * leaves nothing of it, and the transaction stays open. */
   struct cf_store_instance half = instance(5, "order");
   struct cf_store_job hj = job(6, "mail", 3);
   ok(O->op_begin(s, &err), &err);
+  assert_int_equal(O->op_begin(s, &err), CF_EINVAL); /* one at a time */
+  assert_int_equal(O->instance_insert(s, &half, &(struct cf_store_instance_rows){
+                                                    .jobs = &hj, .njobs = 1, .tasks = &bt3,
+                                                    .ntasks = 1},
+                                      &err),
+                   CF_ECONFLICT);
+  ok(O->op_end(s, false, &err), &err);
+  assert_false(has_instance(s, 5));
+  assert_false(has_job(s, 6));
+  /* Outside an operation, a call that fails half way leaves nothing of itself on its own. */
   assert_int_equal(O->instance_insert(s, &half, &(struct cf_store_instance_rows){
                                                     .jobs = &hj, .njobs = 1, .tasks = &bt3,
                                                     .ntasks = 1},
@@ -893,7 +904,6 @@ static void an_undone_operation_leaves_nothing_and_the_batch_goes_on(void **stat
                    CF_ECONFLICT);
   assert_false(has_instance(s, 5));
   assert_false(has_job(s, 6));
-  ok(O->op_end(s, true, &err), &err); /* kept: what is left of it is nothing */
   /* Kept. */
   ok(O->op_begin(s, &err), &err);
   struct cf_store_instance a = instance(10, "order");
