@@ -387,11 +387,20 @@ static void garbage_over_a_middle_page_is_found_and_nothing_half_applies(void **
     assert_int_equal(instance_there(s, ACTIVE_KEY, p), PRESENT);
     assert_int_equal(job_there(s, 21, p), PRESENT);
   }
-  /* Pruning the completed instance deletes its history first, and meets the damage. */
+  /* Pruning the completed instance deletes its history first: where the damage is in the B-tree's
+   * structure it meets it and fails clearly, leaving the instance whole; where it is inside the
+   * history's text only, the rows are deleted without being read, and the instance goes whole. */
   size_t removed = 99;
-  assert_clear(O->prune(w, 1000, 10, &removed, &err), &err, p, "corrupt", NULL);
-  assert_int_equal(removed, 99);
-  assert_int_equal(whole_or_nothing(w, DONE_KEY, done_jobs, 2, p), PRESENT);
+  cf_error_clear(&err);
+  int prc = O->prune(w, 1000, 10, &removed, &err);
+  if (prc) {
+    assert_clear(prc, &err, p, "corrupt", NULL);
+    assert_int_equal(removed, 99);
+    assert_int_equal(whole_or_nothing(w, DONE_KEY, done_jobs, 2, p), PRESENT);
+  } else {
+    assert_int_equal(removed, 1);
+    assert_int_equal(whole_or_nothing(w, DONE_KEY, done_jobs, 2, p), ABSENT);
+  }
   /* A command that does not touch the damage works; if it did not, it left nothing. */
   int rc = new_command(w, &err);
   assert_true(answer_ok(rc, &err, p, "instance_insert") || rc == CF_EIO);
