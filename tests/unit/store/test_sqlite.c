@@ -1173,10 +1173,74 @@ static void out_of_memory_while_building_rows(void **state) {
   O->close(s);
 }
 
+/*
+ * A database of schema 1 (one history row per event) opens under this build: migration 2 moves
+ * its history into packs, and every event reads back as it was, in order.
+ */
+static void schema_1_history_is_migrated(void **state) {
+  (void)state;
+  struct cf_error err = {0};
+  struct cf_store *s = open_db("v1.db", CF_STORE_FAST);
+  /* Back to schema 1: its history table with rows, no packs. */
+  ok(cf__store_sqlite_exec(s,
+                           "DROP TABLE history_packs;"
+                           "CREATE TABLE history(id INTEGER PRIMARY KEY, instance_key INTEGER NOT NULL,"
+                           " at_ms INTEGER NOT NULL, kind TEXT NOT NULL, key INTEGER NOT NULL, element_id TEXT,"
+                           " detail TEXT, actor TEXT, variables TEXT);"
+                           "CREATE INDEX history_instance ON history(instance_key, id);"
+                           "INSERT INTO history(instance_key, at_ms, kind, key, element_id, detail, actor, variables)"
+                           " VALUES (7, 1000, 'ELEMENT_ACTIVATED', 7, NULL, NULL, 'cli', '{\"a\":1}'),"
+                           " (8, 1001, 'JOB_CREATED', 81, 'task', 'mail', 'cli', NULL),"
+                           " (7, 1002, 'SOMETHING_NEW', 9223372036854775000, 'el \"q\"', 'd', NULL, NULL);"
+                           "UPDATE schema_version SET version = 1;",
+                           &err),
+     &err);
+  O->close(s);
+  s = open_db("v1.db", CF_STORE_FAST);
+  struct cf_store_event *h = NULL;
+  size_t n = 0;
+  ok(O->history_list(s, 7, &h, &n, &err), &err);
+  assert_int_equal(n, 2);
+  assert_string_equal(h[0].kind, "ELEMENT_ACTIVATED");
+  assert_int_equal(h[0].at_ms, 1000);
+  assert_string_equal(h[0].actor, "cli");
+  assert_string_equal(h[0].variables, "{\"a\":1}");
+  assert_null(h[0].element_id);
+  assert_string_equal(h[1].kind, "SOMETHING_NEW");
+  assert_true(h[1].key == 9223372036854775000ull);
+  assert_string_equal(h[1].element_id, "el \"q\"");
+  assert_null(h[1].actor);
+  for (size_t i = 0; i < n; i++) cf_store_event_release(&h[i]);
+  cf_free(h);
+  /* New appends beside the migrated rows, in the compact form, read back alike. */
+  struct cf_store_event ev[2] = {
+      {.instance_key = 7, .at_ms = 2000, .kind = (char *)"JOB_COMPLETED", .key = 81, .actor = (char *)"w"},
+      {.instance_key = 7, .at_ms = 2005, .kind = (char *)"CUSTOM", .key = 5, .detail = (char *)"x", .actor = (char *)"w"}};
+  ok(O->history_append(s, ev, 2, &err), &err);
+  ok(O->history_list(s, 7, &h, &n, &err), &err);
+  assert_int_equal(n, 4);
+  assert_string_equal(h[2].kind, "JOB_COMPLETED");
+  assert_int_equal(h[2].at_ms, 2000);
+  assert_string_equal(h[3].kind, "CUSTOM");
+  assert_int_equal(h[3].at_ms, 2005);
+  assert_string_equal(h[3].detail, "x");
+  assert_null(h[3].element_id);
+  for (size_t i = 0; i < n; i++) cf_store_event_release(&h[i]);
+  cf_free(h);
+  ok(O->history_list(s, 8, &h, &n, &err), &err);
+  assert_int_equal(n, 1);
+  assert_string_equal(h[0].element_id, "task");
+  assert_string_equal(h[0].detail, "mail");
+  cf_store_event_release(&h[0]);
+  cf_free(h);
+  O->close(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(open_dispatches_on_location),
       cmocka_unit_test(migrations_run_once_and_refuse_newer),
+      cmocka_unit_test(schema_1_history_is_migrated),
       cmocka_unit_test(failed_migration_leaves_the_file_as_it_was),
       cmocka_unit_test(foreign_and_garbage_files_are_refused),
       cmocka_unit_test(truncated_database_is_an_error_not_a_crash),
