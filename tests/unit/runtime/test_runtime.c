@@ -352,6 +352,69 @@ static void test_two_runtimes_one_database(void **state) {
   assert_int_equal(history_count(f->rt, k, "JOB_COMPLETED"), 4);
 }
 
+static size_t count_instances(struct cf_runtime *rt, const char *process_id, int state) {
+  const struct cf_store_ops *ops;
+  struct cf_store *st;
+  cf_runtime_store(rt, &ops, &st);
+  struct cf_store_instance_filter fl = {.process_id = process_id, .state = state, .incident = -1};
+  struct cf_store_instance *rows;
+  size_t n;
+  struct cf_error err;
+  assert_int_equal(ops->instance_list(st, &fl, &rows, &n, &err), CF_OK);
+  for (size_t i = 0; i < n; i++) cf_store_instance_release(&rows[i]);
+  cf_free(rows);
+  return n;
+}
+
+static void test_start_events(void **state) {
+  struct fx *f = *state;
+  struct cf_error err;
+  size_t fired;
+  /* A timer start event, R3/PT1H from the deployment: three instances, an hour apart, none early,
+   * also when the runtime was closed while they fell due. */
+  deploy(f->rt, "tests/scenarios/models/timer-start.bpmn", false);
+  f->now += 3600000 - 1;
+  assert_int_equal(cf_runtime_fire_timers(f->rt, 10, &fired, &err), CF_OK);
+  assert_int_equal(fired, 0);
+  f->now += 1;
+  assert_int_equal(cf_runtime_fire_timers(f->rt, 10, &fired, &err), CF_OK);
+  assert_int_equal(fired, 1);
+  assert_int_equal(count_instances(f->rt, "timer-start", -1), 1);
+  cf_runtime_close(f->rt);
+  f->now += 5 * 3600000;
+  f->rt = fx_open(f, "test");
+  assert_int_equal(cf_runtime_fire_timers(f->rt, 10, &fired, &err), CF_OK);
+  assert_int_equal(fired, 1); /* the second, late; the third is due too and fires next */
+  assert_int_equal(cf_runtime_fire_timers(f->rt, 10, &fired, &err), CF_OK);
+  assert_int_equal(fired, 1);
+  assert_int_equal(cf_runtime_fire_timers(f->rt, 10, &fired, &err), CF_OK);
+  assert_int_equal(fired, 0); /* R3: no fourth */
+  assert_int_equal(count_instances(f->rt, "timer-start", -1), 3);
+  int64_t due;
+  assert_int_equal(cf_runtime_next_due(f->rt, &due, &err), CF_OK);
+  assert_true(due == INT64_MAX);
+
+  /* A message start event: an instance per correlation key while one is active. */
+  deploy(f->rt, "tests/scenarios/models/message-start.bpmn", false);
+  uint64_t mk;
+  bool dup;
+  assert_int_equal(cf_runtime_publish(f->rt, "order-placed", "o-1", NULL, 0, NULL, &mk, &dup, &err), CF_OK);
+  assert_int_equal(cf_runtime_publish(f->rt, "order-placed", "o-1", NULL, 0, NULL, &mk, &dup, &err), CF_OK);
+  assert_int_equal(cf_runtime_publish(f->rt, "order-placed", "o-2", NULL, 0, NULL, &mk, &dup, &err), CF_OK);
+  assert_int_equal(count_instances(f->rt, "message-start", CF_STORE_ACTIVE), 2);
+
+  /* A signal start event: the sender starts, throws "done", and the waiting instance goes on. */
+  deploy(f->rt, "tests/scenarios/models/signals.bpmn", false);
+  uint64_t w = start(f->rt, "signal-waiter", NULL);
+  size_t reached;
+  assert_int_equal(cf_runtime_broadcast(f->rt, "go", NULL, &reached, &err), CF_OK);
+  assert_int_equal(reached, 1);
+  assert_int_equal(count_instances(f->rt, "signal-sender", CF_STORE_COMPLETED), 1);
+  assert_int_equal(history_count(f->rt, w, "ELEMENT_COMPLETED") >= 2, true); /* start, wait_done */
+  assert_int_equal(cf_runtime_broadcast(f->rt, "stop", NULL, &reached, &err), CF_OK);
+  assert_int_equal(instance_state(f->rt, w), CF_STORE_COMPLETED);
+}
+
 struct submit_arg {
   struct cf_runtime_writer *w;
   int ok;
@@ -411,6 +474,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_batch_undoes_only_the_failed_operation, setup, teardown),
       cmocka_unit_test_setup_teardown(test_two_runtimes_one_database, setup, teardown),
       cmocka_unit_test_setup_teardown(test_writer_group_commit, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_start_events, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
