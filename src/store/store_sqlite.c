@@ -116,6 +116,11 @@ static const char *const migrations[] = {
     " FROM history ORDER BY id;"
     "DROP TABLE history;"
     "CREATE INDEX history_packs_instance ON history_packs(instance_key, id);",
+
+    /* 3: jobs to activate found in key order by (type, state), their time and lease read from the
+     * row: taking a lease no longer rewrites the index, and no sort is needed for the oldest first */
+    "DROP INDEX jobs_activate;"
+    "CREATE INDEX jobs_activate ON jobs(type, state, key);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
