@@ -119,8 +119,7 @@ static const char *const migrations[] = {
 
     /* 3: jobs to activate found in key order by (type, state), their time and lease read from the
      * row: taking a lease no longer rewrites the index, and no sort is needed for the oldest first */
-    "DROP INDEX jobs_activate;"
-    "CREATE INDEX jobs_activate ON jobs(type, state, key);",
+    "DROP INDEX jobs_activate; CREATE INDEX jobs_activate ON jobs(type, state, key);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
