@@ -3,8 +3,10 @@
  * database. It owns the runtime's writer thread, which fires due timers,
  * expires buffered messages and prunes ended instances (with --retention);
  * job leases expire by themselves (a lease is a time in the job's row), so
- * the writer's clock is all they need. The HTTP API comes with the next
- * slice: --listen is parsed and checked now so that scripts can pass it.
+ * the writer's clock is all they need. It also serves HTTP on --listen
+ * (src/http/ and src/api/): so far the endpoints that need no
+ * authentication (`GET /healthz`, `GET /v2/topology`); the rest of the API
+ * comes with issue 6.
  *
  * Signals: SIGTERM and SIGINT are blocked in every thread and taken with
  * sigwait() by the main thread, so no work happens in a signal handler; on
@@ -16,15 +18,22 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "base/cf_time.h"
+#include "api/cf_api.h"
 #include "cli/cli.h"
+#include "http/cf_http.h"
 #include "runtime/cf_runtime.h"
 #include "store/cf_store.h"
 
 #define TICK_MS 200
+
+#ifndef CF_VERSION
+#define CF_VERSION "0.0.0"
+#endif
 
 static const char usage[] =
     "usage: crmflow serve [--db PATH] [--listen HOST:PORT] [--retention DURATION] [--fast]\n"
@@ -35,8 +44,8 @@ static const char usage[] =
     "server: an expired lease frees its job by itself.)\n"
     "\n"
     "  --db PATH             the database (default ./crmflow.db, or $CRMFLOW_DB); created if missing\n"
-    "  --listen HOST:PORT    where the HTTP API will listen (default 127.0.0.1:8080; the API is\n"
-    "                        not served yet)\n"
+    "  --listen HOST:PORT    where to serve HTTP (default 127.0.0.1:8080; an IPv4 address or\n"
+    "                        localhost): GET /healthz and GET /v2/topology so far\n"
     "  --retention DURATION  an ISO-8601 duration (P90D, PT12H): prune ended instances older than it\n"
     "  --fast                commit without waiting for the disk (SQLite synchronous=NORMAL): faster,\n"
     "                        but a power cut may lose the last commits (a crash of the process does not)\n";
@@ -141,8 +150,22 @@ int cf_cli_serve(int argc, char **argv) {
     cf_runtime_close(rt);
     return cf_cli_refuse(&a, "cannot start serving %s: %s", a.db, err.msg);
   }
-  fprintf(stderr, "crmflow: the HTTP API is not served yet (--listen %s is accepted and checked)\n", listen);
-  fprintf(stderr, "crmflow: serving %s (timers, job leases, retention)\n", a.db);
+  /* HTTP last: the database is open and its work runs before anyone is answered. */
+  char host[256];
+  const char *colon = strrchr(listen, ':');
+  snprintf(host, sizeof host, "%.*s", (int)(colon - listen), listen);
+  int port = atoi(colon + 1);
+  struct cf_api_opts ao = {.version = CF_VERSION, .host = host, .port = port};
+  struct cf_api *api = NULL;
+  struct cf_http *http = NULL;
+  if (cf_api_new(&ao, &api) != CF_OK || cf_http_start(&(struct cf_http_opts){.host = host, .port = port}, api,
+                                                       &http, &err) != CF_OK) {
+    cf_runtime_writer_stop(w);
+    cf_runtime_close(rt);
+    cf_api_free(api);
+    return cf_cli_refuse(&a, "%s", api ? err.msg : "out of memory");
+  }
+  fprintf(stderr, "crmflow: serving %s on http://%s (timers, job leases, retention)\n", a.db, listen);
   fflush(stderr);
 
   int sig = 0;
@@ -154,6 +177,8 @@ int cf_cli_serve(int argc, char **argv) {
       break;
     }
   }
+  cf_http_stop(http); /* no new requests; those in progress finish */
+  cf_api_free(api);
   cf_runtime_writer_stop(w);
   cf_runtime_close(rt);
   fprintf(stderr, "crmflow: stopped serving %s (%s)\n", a.db, sig == SIGINT ? "SIGINT" : "SIGTERM");
