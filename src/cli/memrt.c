@@ -189,28 +189,13 @@ static void each_start_event(struct cf__memrt *rt, uint8_t event, start_fn fn, v
 
 /* ================================================================ engine calls */
 
-static bool is_routed(uint8_t kind) {
-  switch (kind) {
-  case CF_ENGINE_EV_CALL_STARTED:
-  case CF_ENGINE_EV_CALL_CANCELED:
-  case CF_ENGINE_EV_INSTANCE_COMPLETED:
-  case CF_ENGINE_EV_INSTANCE_TERMINATED:
-  case CF_ENGINE_EV_ERROR_TO_PARENT:
-  case CF_ENGINE_EV_ESCALATION_TO_PARENT:
-  case CF_ENGINE_EV_SUBSCRIPTION_OPENED:
-  case CF_ENGINE_EV_SIGNAL_THROWN:
-    return true;
-  default:
-    return false;
-  }
-}
 
 /* Hands the events of one engine call on instance i to the caller, and queues those to route. */
 static void take_output(struct cf__memrt *rt, size_t i, const struct cf_engine_output *out) {
   if (rt->on_output) rt->on_output(rt->arg, i, out);
   for (size_t k = 0; k < out->count; k++) {
     const struct cf_engine_event *ev = &out->events[k];
-    if (!is_routed(ev->kind)) continue;
+    if (!cf_engine_event_routed((enum cf_engine_event_kind)ev->kind)) continue;
     if (!cf_grow((void **)&rt->queue, &rt->qcap, rt->qlen, sizeof *rt->queue)) {
       rt->oom = true;
       return;

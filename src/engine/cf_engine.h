@@ -139,6 +139,13 @@ void cf_engine_output_release(struct cf_engine_output *o);
 
 const char *cf_engine_event_name(enum cf_engine_event_kind kind);
 
+/*
+ * Whether an event asks something of the caller (a runtime): CALL_STARTED, CALL_CANCELED,
+ * INSTANCE_COMPLETED/TERMINATED (a parent to answer), ERROR_TO_PARENT, ESCALATION_TO_PARENT,
+ * SUBSCRIPTION_OPENED (a buffered message may be waiting), SIGNAL_THROWN.
+ */
+bool cf_engine_event_routed(enum cf_engine_event_kind kind);
+
 /* ------------------------------------------------------------ views */
 
 enum cf_engine_state {

@@ -52,3 +52,19 @@ const char *cf_engine_event_name(enum cf_engine_event_kind kind) {
   if ((unsigned)kind >= CF_ENGINE__EV_COUNT) return "UNKNOWN";
   return names[kind];
 }
+
+bool cf_engine_event_routed(enum cf_engine_event_kind kind) {
+  switch (kind) {
+  case CF_ENGINE_EV_CALL_STARTED:
+  case CF_ENGINE_EV_CALL_CANCELED:
+  case CF_ENGINE_EV_INSTANCE_COMPLETED:
+  case CF_ENGINE_EV_INSTANCE_TERMINATED:
+  case CF_ENGINE_EV_ERROR_TO_PARENT:
+  case CF_ENGINE_EV_ESCALATION_TO_PARENT:
+  case CF_ENGINE_EV_SUBSCRIPTION_OPENED:
+  case CF_ENGINE_EV_SIGNAL_THROWN:
+    return true;
+  default:
+    return false;
+  }
+}

@@ -25,26 +25,11 @@
 
 /* ================================================================ the queue */
 
-static bool is_routed(uint8_t kind) {
-  switch (kind) {
-  case CF_ENGINE_EV_CALL_STARTED:
-  case CF_ENGINE_EV_CALL_CANCELED:
-  case CF_ENGINE_EV_INSTANCE_COMPLETED:
-  case CF_ENGINE_EV_INSTANCE_TERMINATED:
-  case CF_ENGINE_EV_ERROR_TO_PARENT:
-  case CF_ENGINE_EV_ESCALATION_TO_PARENT:
-  case CF_ENGINE_EV_SUBSCRIPTION_OPENED:
-  case CF_ENGINE_EV_SIGNAL_THROWN:
-    return true;
-  default:
-    return false;
-  }
-}
 
 int rt_queue_output(struct cf_runtime *rt, uint64_t inst, const struct cf_engine_output *out) {
   for (size_t k = 0; k < out->count; k++) {
     const struct cf_engine_event *ev = &out->events[k];
-    if (!is_routed(ev->kind)) continue;
+    if (!cf_engine_event_routed((enum cf_engine_event_kind)ev->kind)) continue;
     if (!cf_grow((void **)&rt->queue, &rt->qcap, rt->qlen, sizeof *rt->queue)) return CF_ENOMEM;
     struct rt_pending *p = &rt->queue[rt->qlen];
     *p = (struct rt_pending){.inst = inst, .kind = ev->kind, .key = ev->key};
