@@ -475,9 +475,14 @@ void cf_cli_json_task(struct cf_buf *b, const struct cf_store_user_task *t) {
   cf_cli_json_raw(b, t->candidate_groups, "[]");
   cf_buf_puts(b, ",\"candidateUsers\":");
   cf_cli_json_raw(b, t->candidate_users, "[]");
-  cf_buf_puts(b, ",\"state\":\"created\",\"creationDate\":");
+  cf_buf_puts(b, t->state ? ",\"state\":\"completed\",\"creationDate\":" : ",\"state\":\"created\",\"creationDate\":");
   cf_cli_json_time(b, t->created_ms);
-  cf_buf_puts(b, ",\"completionDate\":null,\"dueDate\":");
+  cf_buf_puts(b, ",\"completionDate\":");
+  if (t->state) cf_cli_json_time(b, t->completed_ms);
+  else cf_buf_puts(b, "null");
+  cf_buf_puts(b, ",\"completedBy\":");
+  cf_cli_json_str(b, t->state ? t->completed_by : NULL);
+  cf_buf_puts(b, ",\"dueDate\":");
   cf_cli_json_str(b, t->due_date);
   cf_buf_puts(b, ",\"followUpDate\":");
   cf_cli_json_str(b, t->follow_up_date);

@@ -2,12 +2,8 @@
  * `crmflow tasks [claim|unclaim|complete]`, `crmflow message publish` and
  * `crmflow signal broadcast` (shared/contracts.md §5, docs/cli.md).
  *
- * Open user tasks are rows of the store. A completed one is gone from there
- * and lives on only in its instance's history, so `tasks --state completed`
- * reads the history of every instance (USER_TASK_CREATED, _ASSIGNED and
- * _COMPLETED events): fine for a command line, too slow for a large
- * database. NEEDSWORK: a store query over history events by kind would
- * make it one statement; the store has none yet.
+ * User tasks are rows of the store, open ones and completed ones (kept, with
+ * when and by whom, until their instance is pruned): both lists are one query.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,130 +24,8 @@ static const char tasks_usage[] =
     "       crmflow tasks claim KEY --assignee U\n"
     "       crmflow tasks unclaim KEY\n"
     "       crmflow tasks complete KEY [--vars JSON]\n"
-    "  Lists user tasks (open ones by default; --state completed reads them from history),\n"
+    "  Lists user tasks (open ones by default, or completed ones),\n"
     "  assigns and unassigns one, and completes one, carrying its instance on.\n";
-
-/* ------------------------------------------------------------ completed tasks, from history */
-
-struct done_task {
-  uint64_t key, instance_key;
-  char *element_id; /* borrowed from the events */
-  char *assignee;   /* borrowed */
-  int64_t created_ms, completed_ms;
-  const char *actor;
-  bool completed;
-};
-
-struct done_list {
-  struct done_task *items;
-  size_t n, cap;
-};
-
-/* The task of key in l, added when new; NULL when out of memory. */
-static struct done_task *done_find(struct done_list *l, uint64_t key, uint64_t instance_key) {
-  for (size_t i = l->n; i > 0; i--)
-    if (l->items[i - 1].key == key) return &l->items[i - 1];
-  if (!cf_grow((void **)&l->items, &l->cap, l->n, sizeof *l->items)) return NULL;
-  struct done_task *t = &l->items[l->n++];
-  memset(t, 0, sizeof *t);
-  t->key = key;
-  t->instance_key = instance_key;
-  return t;
-}
-
-/*
- * Appends to out (JSON items, or table rows) the completed tasks of one
- * instance's history that pass the filter; *count grows by how many.
- */
-static int done_tasks(const struct cf_store_event *ev, size_t nev, const char *assignee, bool json,
-                      struct cf_buf *out, struct cf_cli_table *t, size_t *count, size_t limit) {
-  struct done_list l = {0};
-  int rc = CF_OK;
-  for (size_t i = 0; i < nev && rc == CF_OK; i++) {
-    const struct cf_store_event *e = &ev[i];
-    if (!e->kind || strncmp(e->kind, "USER_TASK_", 10)) continue;
-    struct done_task *d = done_find(&l, e->key, e->instance_key);
-    if (!d) {
-      rc = CF_ENOMEM;
-      break;
-    }
-    const char *what = e->kind + 10;
-    if (!strcmp(what, "CREATED")) {
-      d->created_ms = e->at_ms;
-      d->element_id = e->element_id;
-      d->assignee = e->detail;
-    } else if (!strcmp(what, "ASSIGNED")) {
-      d->assignee = e->detail;
-    } else if (!strcmp(what, "COMPLETED")) {
-      d->completed = true;
-      d->completed_ms = e->at_ms;
-      d->actor = e->actor;
-      if (!d->element_id) d->element_id = e->element_id;
-    }
-  }
-  for (size_t i = 0; i < l.n && rc == CF_OK && *count < limit; i++) {
-    const struct done_task *d = &l.items[i];
-    if (!d->completed) continue;
-    if (assignee && (!d->assignee || strcmp(d->assignee, assignee))) continue;
-    if (json) {
-      cf_buf_puts(out, *count ? ",{\"userTaskKey\":" : "{\"userTaskKey\":");
-      cf_cli_json_key(out, d->key);
-      cf_buf_puts(out, ",\"elementId\":");
-      cf_cli_json_str(out, d->element_id);
-      cf_buf_puts(out, ",\"processInstanceKey\":");
-      cf_cli_json_key(out, d->instance_key);
-      cf_buf_puts(out, ",\"assignee\":");
-      cf_cli_json_str(out, d->assignee);
-      cf_buf_puts(out, ",\"candidateGroups\":null,\"state\":\"completed\",\"creationDate\":");
-      cf_cli_json_time(out, d->created_ms);
-      cf_buf_puts(out, ",\"completionDate\":");
-      cf_cli_json_time(out, d->completed_ms);
-      cf_buf_puts(out, ",\"completedBy\":");
-      cf_cli_json_str(out, d->actor);
-      cf_buf_puts(out, ",\"dueDate\":null,\"priority\":null}");
-    } else {
-      char k[24], ik[24], c1[48], c2[48];
-      snprintf(k, sizeof k, "%llu", (unsigned long long)d->key);
-      snprintf(ik, sizeof ik, "%llu", (unsigned long long)d->instance_key);
-      const char *row[] = {k, d->element_id, ik, d->assignee,
-                           cf_cli_format_time(d->created_ms, c1, sizeof c1),
-                           cf_cli_format_time(d->completed_ms, c2, sizeof c2), d->actor};
-      cf_cli_table_add(t, row);
-    }
-    (*count)++;
-  }
-  cf_free(l.items);
-  return rc;
-}
-
-/* Every instance's history, oldest instance first; stops at limit tasks. */
-static int list_completed(const struct cf_store_ops *ops, struct cf_store *store, const char *assignee,
-                          size_t limit, bool json, struct cf_buf *out, struct cf_cli_table *t,
-                          size_t *count, struct cf_error *err) {
-  struct cf_store_instance_filter f = {.state = -1, .incident = -1, .limit = 500};
-  for (;;) {
-    struct cf_store_instance *rows = NULL;
-    size_t got = 0;
-    int rc = ops->instance_list(store, &f, &rows, &got, err);
-    if (rc != CF_OK) return rc;
-    for (size_t i = 0; i < got; i++) {
-      if (rc == CF_OK && *count < limit) {
-        struct cf_store_event *ev = NULL;
-        size_t nev = 0;
-        rc = ops->history_list(store, rows[i].key, &ev, &nev, err);
-        if (rc == CF_OK && done_tasks(ev, nev, assignee, json, out, t, count, limit) != CF_OK)
-          rc = cf_error_set(err, CF_ENOMEM, "out of memory reading history");
-        for (size_t k = 0; k < nev; k++) cf_store_event_release(&ev[k]);
-        cf_free(ev);
-      }
-      f.after_key = rows[i].key;
-      cf_store_instance_release(&rows[i]);
-    }
-    cf_free(rows);
-    if (rc != CF_OK) return rc;
-    if (got < f.limit || *count >= limit) return CF_OK;
-  }
-}
 
 /* ------------------------------------------------------------ tasks */
 
@@ -165,66 +39,44 @@ static int tasks_list(int argc, char **argv) {
   bool completed = !strcmp(state, "completed");
   if (!completed && strcmp(state, "created"))
     return cf_cli_usage_error(&a, "--state is created or completed, not '%s'", state);
-  if (completed && opts[1].value)
-    return cf_cli_usage_error(&a, "--group does not go with --state completed (history does not keep"
-                                  " a task's candidate groups)");
   long limit = DEFAULT_LIMIT;
   if (opts[3].value && !cf_cli_parse_int(&a, "--limit", opts[3].value, 1, 1000000, &limit)) return 2;
 
   const struct cf_store_ops *ops = NULL;
   struct cf_store *store = NULL;
   struct cf_store_user_task *tasks = NULL;
-  size_t n = 0, count = 0;
+  size_t n = 0;
   struct cf_buf out;
   cf_buf_init(&out);
   struct cf_error err;
   cf_error_clear(&err);
-  struct cf_cli_table t;
-  static const char *const done_head[] = {"TASK", "ELEMENT", "INSTANCE", "ASSIGNEE", "CREATED", "COMPLETED",
-                                          "BY"};
-  cf_cli_table_init(&t, 7, done_head, 60);
   if ((status = cf_cli_open_reader(&a, &ops, &store))) goto out;
   bool more = false;
-  if (completed) {
-    if (a.json) cf_buf_puts(&out, "{\"items\":[");
-    if (list_completed(ops, store, opts[0].value, (size_t)limit, a.json, &out, &t, &count, &err) != CF_OK) {
-      status = cf_cli_refuse(&a, "%s", err.msg);
-      goto out;
+  struct cf_store_task_filter f = {.assignee = opts[0].value, .group = opts[1].value, .state = completed ? 1 : 0,
+                                   .limit = (size_t)limit + 1};
+  if (ops->task_list(store, &f, &tasks, &n, &err) != CF_OK) {
+    status = cf_cli_refuse(&a, "%s", err.msg);
+    goto out;
+  }
+  more = n > (size_t)limit;
+  size_t shown = more ? (size_t)limit : n;
+  if (a.json) {
+    cf_buf_puts(&out, "{\"items\":[");
+    for (size_t i = 0; i < shown; i++) {
+      if (i) cf_buf_putc(&out, ',');
+      cf_cli_json_task(&out, &tasks[i]);
     }
-    if (a.json)
-      cf_buf_puts(&out, "]}\n");
-    else if (count == 0)
-      cf_buf_puts(&out, "no completed user tasks\n");
-    else
-      cf_cli_table_render(&t, &out);
+    cf_buf_puts(&out, "]}\n");
+  } else if (shown == 0) {
+    cf_buf_puts(&out, completed ? "no completed user tasks\n" : "no open user tasks\n");
   } else {
-    struct cf_store_task_filter f = {.assignee = opts[0].value, .group = opts[1].value,
-                                     .limit = (size_t)limit + 1};
-    if (ops->task_list(store, &f, &tasks, &n, &err) != CF_OK) {
-      status = cf_cli_refuse(&a, "%s", err.msg);
-      goto out;
-    }
-    more = n > (size_t)limit;
-    size_t shown = more ? (size_t)limit : n;
-    if (a.json) {
-      cf_buf_puts(&out, "{\"items\":[");
-      for (size_t i = 0; i < shown; i++) {
-        if (i) cf_buf_putc(&out, ',');
-        cf_cli_json_task(&out, &tasks[i]);
-      }
-      cf_buf_puts(&out, "]}\n");
-    } else if (shown == 0) {
-      cf_buf_puts(&out, "no open user tasks\n");
-    } else {
-      cf_cli_render_tasks(&out, tasks, shown);
-    }
+    cf_cli_render_tasks(&out, tasks, shown);
   }
   status = cf_cli_emit(&a, &out);
   if (!status && more)
     fprintf(stderr, "crmflow: tasks: more than %ld match; showing the first %ld (pass --limit)\n", limit,
             limit);
 out:
-  cf_cli_table_release(&t);
   for (size_t i = 0; i < n; i++) cf_store_user_task_release(&tasks[i]);
   cf_free(tasks);
   if (store) ops->close(store);

@@ -1314,7 +1314,42 @@ static int keyed_op(struct cf_runtime *rt, void *arg, struct cf_error *err) {
       break;
     }
   }
-  return rt_apply(rt, ri, &a->cmd, err);
+  if (a->cmd.kind != CF_ENGINE_CMD_COMPLETE_USER_TASK) return rt_apply(rt, ri, &a->cmd, err);
+  /* A completed task is kept (the engine forgets it): its row as it was, taken before. */
+  struct cf_store_user_task done;
+  memset(&done, 0, sizeof done);
+  size_t n;
+  const struct cf_engine_user_task *tasks = cf_engine_user_tasks(ri->inst, &n);
+  for (size_t i = 0; i < n; i++) {
+    if (tasks[i].key != a->cmd.key) continue;
+    const struct cf_engine_user_task *t = &tasks[i];
+    const struct cf_bpmn_model *m = ri->m->model;
+    done.key = t->key;
+    done.instance_key = ri->key;
+    done.element_instance_key = t->element_instance_key;
+    bool ok = (done.element_id = cf_strdup(t->element < m->nelements ? m->elements[t->element].id : "?")) &&
+              (!t->assignee || (done.assignee = cf_strdup(t->assignee))) &&
+              (t->candidate_groups.type != CF_FEEL_LIST ||
+               (done.candidate_groups = rt_value_json(&t->candidate_groups))) &&
+              (t->candidate_users.type != CF_FEEL_LIST || (done.candidate_users = rt_value_json(&t->candidate_users))) &&
+              (!t->due_date || (done.due_date = cf_strdup(t->due_date))) &&
+              (!t->follow_up_date || (done.follow_up_date = cf_strdup(t->follow_up_date))) &&
+              (!t->form_key || (done.form_key = cf_strdup(t->form_key))) &&
+              (done.completed_by = cf_strdup(rt->actor));
+    if (!ok) {
+      cf_store_user_task_release(&done);
+      return oom(err);
+    }
+    done.priority = t->priority;
+    done.created_ms = t->created_ms;
+    done.state = 1;
+    done.completed_ms = rt->now_ms;
+    break;
+  }
+  rc = rt_apply(rt, ri, &a->cmd, err);
+  if (!rc && done.key) rc = rt->ops->task_done(rt->st, &done, err);
+  cf_store_user_task_release(&done);
+  return rc;
 }
 
 int cf_runtime_task_complete(struct cf_runtime *rt, uint64_t task_key, const struct cf_feel_value *variables,

@@ -102,6 +102,9 @@ struct cf_store_user_task {
   char *due_date, *follow_up_date, *form_key;
   int32_t priority;
   int64_t created_ms;
+  uint8_t state;           /* 0 created (open), 1 completed */
+  int64_t completed_ms;    /* completed ones: when, and who (the actor) */
+  char *completed_by;
 };
 
 struct cf_store_timer {
@@ -208,6 +211,7 @@ struct cf_store_instance_filter {
 struct cf_store_task_filter {
   const char *assignee;
   const char *group;       /* a candidate group */
+  int state;               /* 0 (the default) open ones, 1 completed ones, -1 both */
   size_t limit;
   uint64_t after_key;
 };
@@ -294,6 +298,9 @@ struct cf_store_ops {
   /* --- lists */
   int (*task_list)(struct cf_store *s, const struct cf_store_task_filter *f,
                    struct cf_store_user_task **out, size_t *n, struct cf_error *err);
+  /* Keeps a user task that was completed (its row as it was, state 1, completed_ms, completed_by)
+   * until its instance is pruned; an instance's update replaces only its open tasks. */
+  int (*task_done)(struct cf_store *s, const struct cf_store_user_task *t, struct cf_error *err);
   int (*incident_list)(struct cf_store *s, uint64_t instance_key /* 0: all */,
                        struct cf_store_incident **out, size_t *n, struct cf_error *err);
   /* Timers due at or before now (instance timers and start-event timers), earliest first. */

@@ -59,6 +59,7 @@ void cf_store_user_task_release(struct cf_store_user_task *t) {
   cf_free(t->due_date);
   cf_free(t->follow_up_date);
   cf_free(t->form_key);
+  cf_free(t->completed_by);
   memset(t, 0, sizeof *t);
 }
 

@@ -120,6 +120,12 @@ static const char *const migrations[] = {
     /* 3: jobs to activate found in key order by (type, state), their time and lease read from the
      * row: taking a lease no longer rewrites the index, and no sort is needed for the oldest first */
     "DROP INDEX jobs_activate; CREATE INDEX jobs_activate ON jobs(type, state, key);",
+
+    /* 4: a completed user task stays, with state 1, when and by whom, until its instance is pruned */
+    "ALTER TABLE user_tasks ADD COLUMN state INTEGER NOT NULL DEFAULT 0;"
+    " ALTER TABLE user_tasks ADD COLUMN completed_ms INTEGER NOT NULL DEFAULT 0;"
+    " ALTER TABLE user_tasks ADD COLUMN completed_by TEXT;"
+    " CREATE INDEX user_tasks_state ON user_tasks(state, key);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -133,9 +139,10 @@ static const char *const migrations[] = {
 #define JOB_COLS                                                                         \
   "key, instance_key, element_instance_key, element_id, type, retries, state, available_ms," \
   " worker, lease_until_ms, headers, error_message"
-#define TASK_COLS                                                                          \
+#define TASK_INS_COLS                                                                      \
   "key, instance_key, element_instance_key, element_id, assignee, candidate_groups," \
   " candidate_users, due_date, follow_up_date, form_key, priority, created_ms"
+#define TASK_COLS TASK_INS_COLS ", state, completed_ms, completed_by"
 #define INC_COLS \
   "key, instance_key, element_instance_key, element_id, type, job_key, message, created_ms"
 #define MSG_COLS "key, name, correlation_key, message_id, variables, published_ms, expires_ms"
@@ -203,15 +210,18 @@ static const char *const migrations[] = {
   X(SUBS_DELETE_ALL, "DELETE FROM subscriptions WHERE instance_key = ?1")                          \
   X(INCS_DELETE_ALL, "DELETE FROM incidents WHERE instance_key = ?1")                              \
   X(HIST_DELETE_ALL, "DELETE FROM history_packs WHERE instance_key = ?1")                                \
-  X(TASK_INSERT, "INSERT INTO user_tasks(" TASK_COLS ")"                                           \
+  X(TASK_INSERT, "INSERT INTO user_tasks(" TASK_INS_COLS ")"                                       \
                  " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)")                               \
+  X(TASK_DONE, "INSERT OR REPLACE INTO user_tasks(" TASK_COLS ")"                                  \
+               " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,1,?13,?14)")                       \
+  X(TASKS_DELETE_OPEN, "DELETE FROM user_tasks WHERE instance_key = ?1 AND state = 0")             \
   X(TIMER_INSERT, "INSERT INTO timers(key, instance_key, definition_key, element_id, due_ms)"      \
                   " VALUES (?1,?2,?3,?4,?5)")                                                      \
   X(SUB_INSERT, "INSERT INTO subscriptions(key, instance_key, element_id, kind, name,"             \
                 " correlation_key) VALUES (?1,?2,?3,?4,?5,?6)")                                    \
   X(INC_INSERT, "INSERT INTO incidents(" INC_COLS ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8)")            \
   X(OF_JOB, "SELECT instance_key FROM jobs WHERE key = ?1")                                        \
-  X(OF_TASK, "SELECT instance_key FROM user_tasks WHERE key = ?1")                                 \
+  X(OF_TASK, "SELECT instance_key FROM user_tasks WHERE key = ?1 AND state = 0")                                 \
   X(OF_INCIDENT, "SELECT instance_key FROM incidents WHERE key = ?1")                              \
   X(OF_SUB, "SELECT instance_key FROM subscriptions WHERE key = ?1")                               \
   X(OF_TIMER, "SELECT instance_key FROM timers WHERE key = ?1 AND instance_key <> 0")              \
@@ -219,7 +229,7 @@ static const char *const migrations[] = {
                      " AND available_ms <= ?2 AND lease_until_ms <= ?2 ORDER BY key LIMIT ?3")     \
   X(JOB_LEASE, "UPDATE jobs SET worker = ?2, lease_until_ms = ?3 WHERE key = ?1")                  \
   X(JOB_GET, "SELECT " JOB_COLS " FROM jobs WHERE key = ?1")                                       \
-  X(TASK_LIST, "SELECT " TASK_COLS " FROM user_tasks WHERE key > ?1"                               \
+  X(TASK_LIST, "SELECT " TASK_COLS " FROM user_tasks WHERE key > ?1 AND (?5 < 0 OR state = ?5)"    \
                " AND (?2 IS NULL OR assignee = ?2) AND (?3 IS NULL OR EXISTS (SELECT 1 FROM"       \
                " json_each(user_tasks.candidate_groups) WHERE value = ?3)) ORDER BY key LIMIT ?4") \
   X(INC_LIST_ALL, "SELECT " INC_COLS " FROM incidents ORDER BY key")                               \
@@ -544,6 +554,9 @@ static bool read_task(sqlite3_stmt *st, void *row) {
   t->form_key = col_str(st, 9, &ok);
   t->priority = col_i32(st, 10);
   t->created_ms = col_i64(st, 11);
+  t->state = (uint8_t)col_i32(st, 12);
+  t->completed_ms = col_i64(st, 13);
+  t->completed_by = col_str(st, 14, &ok);
   if (!ok) cf_store_user_task_release(t);
   return ok;
 }
@@ -1156,7 +1169,7 @@ static int rows_write(struct cf_store *s, uint64_t ikey, const struct cf_store_i
       none |= CF_STORE_ROWS_JOBS;
     }
     if ((!(none & CF_STORE_ROWS_JOBS) && (r = jobs_drop_missing(s, ikey, rows, err, what))) ||
-        (!(none & CF_STORE_ROWS_TASKS) && (r = run_key(s, ST_TASKS_DELETE_ALL, ikey, err, what))) ||
+        (!(none & CF_STORE_ROWS_TASKS) && (r = run_key(s, ST_TASKS_DELETE_OPEN, ikey, err, what))) ||
         (!(none & CF_STORE_ROWS_TIMERS) && (r = run_key(s, ST_TIMERS_DELETE_ALL, ikey, err, what))) ||
         (!(none & CF_STORE_ROWS_SUBS) && (r = run_key(s, ST_SUBS_DELETE_ALL, ikey, err, what))) ||
         (!(none & CF_STORE_ROWS_INCIDENTS) && (r = run_key(s, ST_INCS_DELETE_ALL, ikey, err, what))))
@@ -1462,9 +1475,28 @@ static int sq_task_list(struct cf_store *s, const struct cf_store_task_filter *f
   int r = prep(s, ST_TASK_LIST, &st, err);
   if (r) return r;
   if (bind_key(st, 1, f->after_key) | bind_text(st, 2, f->assignee) | bind_text(st, 3, f->group) |
-      bind_limit(st, 4, f->limit ? f->limit : 1000))
+      bind_limit(st, 4, f->limit ? f->limit : 1000) | sqlite3_bind_int(st, 5, f->state))
     return bind_failed(s, st, err, what);
   return fetch_all(s, st, sizeof **out, read_task, rel_task, (void **)out, n, err, what);
+}
+
+static int sq_task_done(struct cf_store *s, const struct cf_store_user_task *t, struct cf_error *err) {
+  static const char what[] = "keeping a completed user task";
+  int scope, r = call_begin(s, &scope, err, what);
+  if (r) return r;
+  sqlite3_stmt *st = NULL;
+  if (!(r = prep(s, ST_TASK_DONE, &st, err))) {
+    if (bind_key(st, 1, t->key) | bind_key(st, 2, t->instance_key) | bind_key(st, 3, t->element_instance_key) |
+        bind_text(st, 4, t->element_id ? t->element_id : "") | bind_text(st, 5, t->assignee) |
+        bind_text(st, 6, t->candidate_groups) | bind_text(st, 7, t->candidate_users) |
+        bind_text(st, 8, t->due_date) | bind_text(st, 9, t->follow_up_date) | bind_text(st, 10, t->form_key) |
+        sqlite3_bind_int(st, 11, t->priority) | sqlite3_bind_int64(st, 12, t->created_ms) |
+        sqlite3_bind_int64(st, 13, t->completed_ms) | bind_text(st, 14, t->completed_by))
+      r = bind_failed(s, st, err, what);
+    else
+      r = run(s, st, err, what);
+  }
+  return call_end(s, scope, r, err);
 }
 
 static int sq_incident_list(struct cf_store *s, uint64_t instance_key,
@@ -1940,6 +1972,7 @@ const struct cf_store_ops cf_store_sqlite = {
     .jobs_activate = sq_jobs_activate,
     .job_get = sq_job_get,
     .task_list = sq_task_list,
+    .task_done = sq_task_done,
     .incident_list = sq_incident_list,
     .timers_due = sq_timers_due,
     .timer_start_set = sq_timer_start_set,

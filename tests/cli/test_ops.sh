@@ -232,7 +232,16 @@ assert d['variables'].get('decision') == 'yes', d['variables']
 assert 'USER_TASK_COMPLETED' in [e['kind'] for e in d['history']]
 assert [t['elementId'] for t in d['userTasks']] == ['plain'], d['userTasks']"
 run 2 tasks --state done && err_has "--state is created or completed"
-run 2 tasks --state completed --group sales && err_has "--group does not go with --state completed"
+# A completed task keeps its groups and says who completed it.
+if run 0 tasks --state completed --group sales --json; then
+  py "
+t = d['items']
+assert [x['userTaskKey'] for x in t] == ['$t1'], t
+assert 'sales' in t[0]['candidateGroups'] and t[0]['completedBy'] == 'cli', t"
+fi
+run 0 tasks --state completed --group nobody --json && py 'assert d["items"] == [], d'
+# Open tasks no longer list it.
+run 0 tasks --assignee ann --json && py "assert '$t1' not in [x['userTaskKey'] for x in d['items']], d"
 
 # ---------------------------------------------------------------- incidents
 run 0 deploy "$models/job-retries.bpmn"
