@@ -214,7 +214,8 @@ static const char *const migrations[] = {
                  " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)")                               \
   X(TASK_DONE, "INSERT OR REPLACE INTO user_tasks(" TASK_COLS ")"                                  \
                " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,1,?13,?14)")                       \
-  X(TASKS_DELETE_OPEN, "DELETE FROM user_tasks WHERE instance_key = ?1 AND state = 0")             \
+  X(TASKS_DELETE_OPEN, "DELETE FROM user_tasks INDEXED BY user_tasks_instance"                    \
+                       " WHERE instance_key = ?1 AND state = 0")                                   \
   X(TIMER_INSERT, "INSERT INTO timers(key, instance_key, definition_key, element_id, due_ms)"      \
                   " VALUES (?1,?2,?3,?4,?5)")                                                      \
   X(SUB_INSERT, "INSERT INTO subscriptions(key, instance_key, element_id, kind, name,"             \
@@ -229,9 +230,15 @@ static const char *const migrations[] = {
                      " AND available_ms <= ?2 AND lease_until_ms <= ?2 ORDER BY key LIMIT ?3")     \
   X(JOB_LEASE, "UPDATE jobs SET worker = ?2, lease_until_ms = ?3 WHERE key = ?1")                  \
   X(JOB_GET, "SELECT " JOB_COLS " FROM jobs WHERE key = ?1")                                       \
-  X(TASK_LIST, "SELECT " TASK_COLS " FROM user_tasks WHERE key > ?1 AND (?5 < 0 OR state = ?5)"    \
+  X(TASK_LIST, "SELECT " TASK_COLS " FROM user_tasks WHERE key > ?1 AND ?5 < 0"                    \
                " AND (?2 IS NULL OR assignee = ?2) AND (?3 IS NULL OR EXISTS (SELECT 1 FROM"       \
                " json_each(user_tasks.candidate_groups) WHERE value = ?3)) ORDER BY key LIMIT ?4") \
+  /* One state: through user_tasks_state (state, key), so the open ones are not looked for among */ \
+  /* every completed one. */                                                                        \
+  X(TASK_LIST_STATE, "SELECT " TASK_COLS " FROM user_tasks INDEXED BY user_tasks_state"            \
+                     " WHERE state = ?5 AND key > ?1"                                              \
+                     " AND (?2 IS NULL OR assignee = ?2) AND (?3 IS NULL OR EXISTS (SELECT 1 FROM" \
+                     " json_each(user_tasks.candidate_groups) WHERE value = ?3)) ORDER BY key LIMIT ?4")\
   X(INC_LIST_ALL, "SELECT " INC_COLS " FROM incidents ORDER BY key")                               \
   X(INC_LIST, "SELECT " INC_COLS " FROM incidents WHERE instance_key = ?1 ORDER BY key")           \
   X(TIMERS_DUE, "SELECT key, instance_key, definition_key, element_id, due_ms FROM timers"         \
@@ -1472,7 +1479,7 @@ static int sq_task_list(struct cf_store *s, const struct cf_store_task_filter *f
   struct cf_store_task_filter none = {0};
   if (!f) f = &none;
   sqlite3_stmt *st = NULL;
-  int r = prep(s, ST_TASK_LIST, &st, err);
+  int r = prep(s, f->state >= 0 ? ST_TASK_LIST_STATE : ST_TASK_LIST, &st, err);
   if (r) return r;
   if (bind_key(st, 1, f->after_key) | bind_text(st, 2, f->assignee) | bind_text(st, 3, f->group) |
       bind_limit(st, 4, f->limit ? f->limit : 1000) | sqlite3_bind_int(st, 5, f->state))
