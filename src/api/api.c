@@ -27,6 +27,8 @@ void cf_api_response_init(struct cf_api_response *res) {
   res->status = 500;
   res->allow[0] = '\0';
   res->content_type = "application/json";
+  res->www_authenticate = NULL;
+  res->cache_control = NULL;
   cf_buf_init(&res->body);
 }
 
@@ -83,7 +85,10 @@ static const struct route routes[] = {
     {"GET", "/v2/topology", topology},
 };
 
-void cf_api_handle(struct cf_api *api, const struct cf_api_request *req, struct cf_api_response *res) {
+bool cf_api_handle(struct cf_api *api, const struct cf_api_request *req, struct cf_api_response *res,
+                   cf_api_done_fn done, void *done_arg) {
+  (void)done;
+  (void)done_arg;
   cf_buf_reset(&res->body);
   const char *method = req->method ? req->method : "";
   const char *path = req->path ? req->path : "";
@@ -93,7 +98,7 @@ void cf_api_handle(struct cf_api *api, const struct cf_api_request *req, struct 
     if (!strcmp(routes[i].method, method) || (!strcmp(method, "HEAD") && !strcmp(routes[i].method, "GET"))) {
       routes[i].fn(api, req, res);
       if (res->body.oom) problem(res, 500, "Internal Server Error", "out of memory", path);
-      return;
+      return true;
     }
     size_t len = strlen(allow);
     snprintf(allow + len, sizeof allow - len, "%s%s", len ? ", " : "", routes[i].method);
@@ -106,9 +111,11 @@ void cf_api_handle(struct cf_api *api, const struct cf_api_request *req, struct 
   } else {
     problem(res, 404, "Not Found", "no such endpoint", path);
   }
+  return true;
 }
 
-int cf_api_new(const struct cf_api_opts *o, struct cf_api **out) {
+int cf_api_new(const struct cf_api_opts *o, struct cf_api **out, struct cf_error *err) {
+  (void)err;
   struct cf_api *api = cf_calloc(1, sizeof *api);
   if (!api || !(api->version = cf_strdup(o->version ? o->version : "0.0.0")) ||
       !(api->host = cf_strdup(o->host ? o->host : "127.0.0.1"))) {

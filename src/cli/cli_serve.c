@@ -158,7 +158,7 @@ int cf_cli_serve(int argc, char **argv) {
   struct cf_api_opts ao = {.version = CF_VERSION, .host = host, .port = port};
   struct cf_api *api = NULL;
   struct cf_http *http = NULL;
-  if (cf_api_new(&ao, &api) != CF_OK || cf_http_start(&(struct cf_http_opts){.host = host, .port = port}, api,
+  if (cf_api_new(&ao, &api, &err) != CF_OK || cf_http_start(&(struct cf_http_opts){.host = host, .port = port}, api,
                                                        &http, &err) != CF_OK) {
     cf_runtime_writer_stop(w);
     cf_runtime_close(rt);

@@ -89,7 +89,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     struct cf_api_request req = {.method = method, .path = url, .body = p->body.data, .body_len = p->body.len};
     struct cf_api_response res;
     cf_api_response_init(&res);
-    cf_api_handle(h->api, &req, &res);
+    cf_api_handle(h->api, &req, &res, NULL, NULL);
     status = res.status;
     ok = respond(c, status, res.content_type, res.body.data ? res.body.data : "", res.body.len, res.allow);
     cf_api_response_release(&res);

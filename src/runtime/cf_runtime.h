@@ -221,6 +221,32 @@ struct cf_runtime_writer_opts {
   int64_t tick_ms;            /* longest sleep between housekeeping rounds; 0: 1000 */
   void (*on_error)(void *arg, const struct cf_error *err); /* housekeeping failures (logged) */
   void *arg;
+  size_t max_queue;           /* operations waiting at most; past it a submit is refused (overload); 0: 65536 */
+  /* Called on the writer's thread after each batch was answered, and after housekeeping fired timers
+   * (jobs may have become available: the API's long polls look again). NULL: none. */
+  void (*on_batch)(void *arg);
+  void *batch_arg;
+};
+
+/* Done callback of an asynchronous submit: on the writer's thread, once the batch is durable (rc 0)
+ * or failed (rc and err); it must not block (hand the answer on, wake someone). */
+typedef void (*cf_runtime_done_fn)(void *arg, int rc, const struct cf_error *err);
+
+/* Size and time buckets of the writer's histograms (upper bounds, Prometheus style; a last +Inf). */
+#define CF_WRITER_SIZE_BUCKETS 11   /* 1 2 4 ... 1024 operations per batch */
+#define CF_WRITER_TIME_BUCKETS 12   /* 0.25 0.5 1 2.5 5 10 25 50 100 250 500 1000 ms per commit */
+extern const double cf_runtime_writer_size_bounds[CF_WRITER_SIZE_BUCKETS];
+extern const double cf_runtime_writer_time_bounds_ms[CF_WRITER_TIME_BUCKETS];
+
+struct cf_runtime_writer_stats {
+  struct cf_runtime_stats rt;  /* the runtime's counters, as of the last batch */
+  uint64_t batches;
+  uint64_t size_buckets[CF_WRITER_SIZE_BUCKETS + 1]; /* not cumulative; the last: larger */
+  uint64_t ops;                                     /* operations in all batches (the sum) */
+  uint64_t time_buckets[CF_WRITER_TIME_BUCKETS + 1];
+  double commit_ms_sum;
+  size_t queued;               /* waiting now */
+  uint64_t refused;            /* submits refused for overload */
 };
 
 int cf_runtime_writer_start(struct cf_runtime *rt, const struct cf_runtime_writer_opts *o,
@@ -228,6 +254,16 @@ int cf_runtime_writer_start(struct cf_runtime *rt, const struct cf_runtime_write
 /* Runs fn(rt, arg) in the writer's next batch and waits until that batch is durable (or failed). */
 int cf_runtime_writer_submit(struct cf_runtime_writer *w, cf_runtime_op_fn fn, void *arg,
                              struct cf_error *err);
+/*
+ * Like submit without waiting: done(done_arg, rc, err) is called once, on the
+ * writer's thread, when fn's batch is durable or failed. Returns CF_OK when
+ * queued; CF_EUNAVAILABLE at once (done is not called) when the writer is
+ * stopping or max_queue operations wait already (overload).
+ */
+int cf_runtime_writer_submit_async(struct cf_runtime_writer *w, cf_runtime_op_fn fn, void *arg,
+                                   cf_runtime_done_fn done, void *done_arg, struct cf_error *err);
+/* Thread-safe snapshot of the writer's counters (for /metrics). */
+void cf_runtime_writer_stats(struct cf_runtime_writer *w, struct cf_runtime_writer_stats *out);
 /* Wakes the writer for housekeeping now (a timer may have become due). */
 void cf_runtime_writer_wake(struct cf_runtime_writer *w);
 /* Stops taking operations, finishes those queued (answering them), and joins the thread. */

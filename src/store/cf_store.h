@@ -105,6 +105,10 @@ struct cf_store_user_task {
   uint8_t state;           /* 0 created (open), 1 completed */
   int64_t completed_ms;    /* completed ones: when, and who (the actor) */
   char *completed_by;
+  /* Filled by reads (search, task_get) from the instance; ignored by writes. */
+  uint64_t definition_key;
+  char *process_id;
+  int32_t version;
 };
 
 struct cf_store_timer {
@@ -133,6 +137,10 @@ struct cf_store_incident {
   uint64_t job_key;
   char *message;
   int64_t created_ms;
+  /* Filled by reads (search, incident_get) from the instance; ignored by writes. */
+  uint64_t definition_key;
+  char *process_id;
+  int32_t version;
 };
 
 struct cf_store_message {
@@ -215,6 +223,126 @@ struct cf_store_task_filter {
   size_t limit;
   uint64_t after_key;
 };
+
+/* ------------------------------------------------------------ searches */
+
+/*
+ * A search (what the HTTP API's `POST .../search` endpoints need): conditions
+ * on named fields, ANDed, optionally ANDed with one OR of groups (each group
+ * ANDed inside), sorted, paged, and counted. The backend compiles it to its
+ * query language with bound parameters (never text pasted into SQL) and may
+ * keep the compiled form for the next search of the same shape.
+ *
+ * Fields by entity (a name not listed: CF_EINVAL naming it). Times are epoch
+ * ms, states and types their enum numbers, booleans 0/1:
+ *   instances:   key definition_key process_id version version_tag state incident
+ *                business_key parent_key started_ms ended_ms  var:NAME
+ *   user_tasks:  key instance_key element_instance_key element_id assignee
+ *                candidate_group candidate_user (true when the list holds the value)
+ *                priority created_ms completed_ms state definition_key process_id
+ *                var:NAME (a process variable of the task's instance)
+ *   incidents:   key instance_key element_instance_key element_id type job_key message
+ *                created_ms definition_key process_id
+ *   definitions: key process_id version version_tag resource_name deployment_key latest
+ *   jobs:        key instance_key element_instance_key element_id type retries state worker
+ *                definition_key process_id
+ * var:NAME compares the JSON text of the variable's value ("\"A-1\"", "42").
+ * Sort fields: the same names except var:; every sort ends with key ascending.
+ */
+enum cf_store_entity {
+  CF_STORE_INSTANCES,
+  CF_STORE_USER_TASKS,
+  CF_STORE_INCIDENTS,
+  CF_STORE_DEFINITIONS,
+  CF_STORE_JOBS
+};
+
+enum cf_store_qop {
+  CF_STORE_EQ, CF_STORE_NEQ,
+  CF_STORE_EXISTS,          /* values[0].num 1: the field is set (not NULL), 0: it is NULL */
+  CF_STORE_IN, CF_STORE_NOT_IN,
+  CF_STORE_LIKE,            /* text: '*' any run, '?' one character, '\\' escapes either */
+  CF_STORE_GT, CF_STORE_GTE, CF_STORE_LT, CF_STORE_LTE
+};
+
+struct cf_store_qvalue {
+  bool is_text;
+  int64_t num;
+  const char *text;
+};
+
+struct cf_store_qcond {
+  const char *field;
+  enum cf_store_qop op;
+  const struct cf_store_qvalue *values; /* one, except for IN / NOT_IN (any number, 0: matches nothing) */
+  size_t nvalues;
+};
+
+struct cf_store_qgroup {
+  const struct cf_store_qcond *conds;
+  size_t nconds;
+};
+
+struct cf_store_qsort {
+  const char *field;
+  bool desc;
+};
+
+struct cf_store_query {
+  enum cf_store_entity entity;
+  const struct cf_store_qcond *conds;
+  size_t nconds;
+  const struct cf_store_qgroup *any;   /* nany > 0: at least one group must hold */
+  size_t nany;
+  const struct cf_store_qsort *sort;
+  size_t nsort;
+  size_t offset;
+  size_t limit;                        /* 0: none are returned, only the total */
+};
+
+/* A search's rows: the array of the query's entity is set (instances without engine_state,
+ * definitions without xml); total counts every match, ignoring offset and limit. */
+struct cf_store_result {
+  struct cf_store_instance *instances;
+  struct cf_store_user_task *tasks;
+  struct cf_store_incident *incidents;
+  struct cf_store_definition *definitions;
+  struct cf_store_job *jobs;
+  size_t n;
+  uint64_t total;
+};
+
+void cf_store_result_release(struct cf_store_result *r);
+
+/* ------------------------------------------------------------ principals (authentication) */
+
+/* An API token: the secret itself is never stored, only a hash of it (hex). */
+struct cf_store_token {
+  char *name;          /* unique among tokens */
+  char *role;          /* admin, designer, agent, worker, viewer */
+  char *user;          /* the user the token acts as, or NULL */
+  char *hash;          /* hex digest of the secret */
+  int64_t created_ms;
+};
+
+struct cf_store_user {
+  char *name;          /* unique */
+  char *display_name;  /* or NULL */
+  char *role;
+  char *password_hash; /* crypto_pwhash_str (argon2id) text, or NULL: cannot sign in */
+  char *groups;        /* JSON array of group names */
+  int64_t created_ms;
+};
+
+struct cf_store_group {
+  char *name;
+  char *display_name;  /* or NULL */
+  int64_t created_ms;
+};
+
+void cf_store_token_release(struct cf_store_token *t);
+void cf_store_user_release(struct cf_store_user *u);
+void cf_store_group_release(struct cf_store_group *g);
 
 /* ------------------------------------------------------------ the backend table */
 
@@ -333,6 +461,30 @@ struct cf_store_ops {
                         struct cf_error *err);
   int (*history_list)(struct cf_store *s, uint64_t instance_key, struct cf_store_event **out,
                       size_t *n, struct cf_error *err);
+  /* --- searches and single rows for the API */
+  int (*search)(struct cf_store *s, const struct cf_store_query *q, struct cf_store_result *out,
+                struct cf_error *err);
+  /* An open or completed user task by key (with definition_key, process_id, version), or CF_ENOTFOUND. */
+  int (*task_get)(struct cf_store *s, uint64_t key, struct cf_store_user_task *out, struct cf_error *err);
+  int (*incident_get)(struct cf_store *s, uint64_t key, struct cf_store_incident *out, struct cf_error *err);
+
+  /* --- principals. Names are unique: an insert of a taken name is CF_ECONFLICT. */
+  int (*token_insert)(struct cf_store *s, const struct cf_store_token *t, struct cf_error *err);
+  int (*token_by_hash)(struct cf_store *s, const char *hash, struct cf_store_token *out, struct cf_error *err);
+  int (*token_list)(struct cf_store *s, struct cf_store_token **out, size_t *n, struct cf_error *err);
+  int (*token_delete)(struct cf_store *s, const char *name, struct cf_error *err);
+  /* create: insert (CF_ECONFLICT if the name exists); else update the existing row (CF_ENOTFOUND). */
+  int (*user_put)(struct cf_store *s, const struct cf_store_user *u, bool create, struct cf_error *err);
+  int (*user_get)(struct cf_store *s, const char *name, struct cf_store_user *out, struct cf_error *err);
+  int (*user_list)(struct cf_store *s, struct cf_store_user **out, size_t *n, struct cf_error *err);
+  /* Also deletes the tokens that act as that user. */
+  int (*user_delete)(struct cf_store *s, const char *name, struct cf_error *err);
+  int (*group_put)(struct cf_store *s, const struct cf_store_group *g, bool create, struct cf_error *err);
+  int (*group_get)(struct cf_store *s, const char *name, struct cf_store_group *out, struct cf_error *err);
+  int (*group_list)(struct cf_store *s, struct cf_store_group **out, size_t *n, struct cf_error *err);
+  /* Also removes the group from every user's groups. */
+  int (*group_delete)(struct cf_store *s, const char *name, struct cf_error *err);
+
   /* Removes ended instances (and their history and side rows) that ended before before_ms, at most
    * batch of them (0: 1000), oldest first; *removed says how many. Call again until it is 0. */
   int (*prune)(struct cf_store *s, int64_t before_ms, size_t batch, size_t *removed,

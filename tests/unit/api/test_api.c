@@ -19,7 +19,7 @@ static struct json_object *call(struct cf_api *api, const char *method, const ch
   struct cf_api_request req = {.method = method, .path = path};
   struct cf_api_response res;
   cf_api_response_init(&res);
-  cf_api_handle(api, &req, &res);
+  cf_api_handle(api, &req, &res, NULL, NULL);
   *status = res.status;
   *type = res.content_type;
   if (allow) strcpy(allow, res.allow);
@@ -38,7 +38,7 @@ static const char *str(struct json_object *o, const char *k) {
 static void test_topology_and_health(void **state) {
   (void)state;
   struct cf_api *api;
-  assert_int_equal(cf_api_new(&(struct cf_api_opts){.version = "9.9.9", .host = "127.0.0.1", .port = 8080}, &api),
+  assert_int_equal(cf_api_new(&(struct cf_api_opts){.version = "9.9.9", .host = "127.0.0.1", .port = 8080}, &api, NULL),
                    CF_OK);
   int status;
   const char *type;
@@ -68,7 +68,7 @@ static void test_topology_and_health(void **state) {
 static void test_errors_are_problems(void **state) {
   (void)state;
   struct cf_api *api;
-  assert_int_equal(cf_api_new(&(struct cf_api_opts){.version = "1", .host = "h", .port = 1}, &api), CF_OK);
+  assert_int_equal(cf_api_new(&(struct cf_api_opts){.version = "1", .host = "h", .port = 1}, &api, NULL), CF_OK);
   int status;
   const char *type;
   char allow[64];
