@@ -74,6 +74,10 @@ void cf_api_free(struct cf_api *api);
 bool cf_api_handle(struct cf_api *api, const struct cf_api_request *req, struct cf_api_response *res,
                    cf_api_done_fn done, void *done_arg);
 
+/* The writer finished a batch (its on_batch hook): parked long polls and awaited instances look
+ * again. Cheap, any thread. */
+void cf_api_notify(struct cf_api *api);
+
 /* Answers the long polls still waiting (empty) and refuses new commands: the server is stopping. */
 void cf_api_shutdown(struct cf_api *api);
 

@@ -37,6 +37,9 @@ int cf_cli_incidents(int argc, char **argv);
 int cf_cli_history(int argc, char **argv);
 /* `crmflow serve` (shared/contracts.md §6): housekeeping of a database until SIGTERM/SIGINT. */
 int cf_cli_serve(int argc, char **argv);
+int cf_cli_token(int argc, char **argv);
+int cf_cli_user(int argc, char **argv);
+int cf_cli_group(int argc, char **argv);
 
 /*
  * Reads a whole file (at most max bytes) into a new NUL-terminated buffer

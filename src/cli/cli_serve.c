@@ -1,12 +1,12 @@
 /*
  * `crmflow serve` (shared/contracts.md §6): the long-running process of a
- * database. It owns the runtime's writer thread, which fires due timers,
- * expires buffered messages and prunes ended instances (with --retention);
- * job leases expire by themselves (a lease is a time in the job's row), so
- * the writer's clock is all they need. It also serves HTTP on --listen
- * (src/http/ and src/api/): so far the endpoints that need no
- * authentication (`GET /healthz`, `GET /v2/topology`); the rest of the API
- * comes with issue 6.
+ * database. It owns the runtime's writer thread, which applies the API's
+ * commands in group-committed batches, fires due timers, expires buffered
+ * messages and prunes ended instances (with --retention); job leases expire
+ * by themselves (a lease is a time in the job's row). It serves the HTTP API
+ * on --listen (src/http/ and src/api/): the Camunda 8 REST subset and
+ * crmflow's own endpoints, with bearer tokens (`crmflow token create`);
+ * --no-auth makes every request an admin's, for a trial on one's own machine.
  *
  * Signals: SIGTERM and SIGINT are blocked in every thread and taken with
  * sigwait() by the main thread, so no work happens in a signal handler; on
@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,18 +38,24 @@
 
 static const char usage[] =
     "usage: crmflow serve [--db PATH] [--listen HOST:PORT] [--retention DURATION] [--fast]\n"
+    "                     [--max-body BYTES] [--no-auth]\n"
     "\n"
-    "Runs the database's housekeeping until SIGTERM or SIGINT: fires due timers (late, never\n"
-    "early, also those that fell due while nothing ran), expires buffered messages, and with\n"
-    "--retention removes instances that ended longer ago than DURATION. (Job leases need no\n"
-    "server: an expired lease frees its job by itself.)\n"
+    "Serves the HTTP API (a Camunda 8 REST subset under /v2/, crmflow's own under /v2/crm/,\n"
+    "/metrics; docs/api.md) until SIGTERM or SIGINT, and runs the database's housekeeping:\n"
+    "fires due timers (late, never early, also those that fell due while nothing ran), expires\n"
+    "buffered messages, and with --retention removes instances that ended longer ago than\n"
+    "DURATION. Requests need 'Authorization: Bearer TOKEN' (crmflow token create), except\n"
+    "GET /healthz, /v2/topology, /v2/status and /v2/license.\n"
     "\n"
     "  --db PATH             the database (default ./crmflow.db, or $CRMFLOW_DB); created if missing\n"
     "  --listen HOST:PORT    where to serve HTTP (default 127.0.0.1:8080; an IPv4 address or\n"
-    "                        localhost): GET /healthz and GET /v2/topology so far\n"
+    "                        localhost)\n"
     "  --retention DURATION  an ISO-8601 duration (P90D, PT12H): prune ended instances older than it\n"
     "  --fast                commit without waiting for the disk (SQLite synchronous=NORMAL): faster,\n"
-    "                        but a power cut may lose the last commits (a crash of the process does not)\n";
+    "                        but a power cut may lose the last commits (a crash of the process does not)\n"
+    "  --max-body BYTES      the largest request body taken (default 16777216); larger ones get 413\n"
+    "  --no-auth             no tokens: every request acts as admin (only for a trial on your own\n"
+    "                        machine; refused on an address other than loopback)\n";
 
 /* "HOST:PORT" or "[V6HOST]:PORT", a port from 1 to 65535. */
 static bool listen_ok(const char *text) {
@@ -101,11 +108,23 @@ static void log_error(void *arg, const struct cf_error *err) {
   l->repeats = 0;
 }
 
+/* The writer's batch hook: parked long polls look again. The API comes after the writer, so the hook
+ * finds it through this pointer (NULL until it exists, and again while it is freed). */
+static struct cf_api *notify_api;
+
+static void on_batch(void *arg) {
+  (void)arg;
+  struct cf_api *api = __atomic_load_n(&notify_api, __ATOMIC_ACQUIRE);
+  if (api) cf_api_notify(api);
+}
+
 int cf_cli_serve(int argc, char **argv) {
   struct cf_cli_opt opts[] = {
       {"--listen", true, NULL},
       {"--retention", true, NULL},
       {"--fast", false, NULL},
+      {"--max-body", true, NULL},
+      {"--no-auth", false, NULL},
   };
   struct cf_cli_args a = {.cmd = "serve", .usage = usage};
   int rc = cf_cli_args_parse(&a, argc, argv, opts, sizeof opts / sizeof opts[0], 0, 0);
@@ -124,6 +143,15 @@ int cf_cli_serve(int argc, char **argv) {
       return cf_cli_usage_error(&a, "--retention must be a positive duration that fits, not '%s'",
                                 opts[1].value);
     retention_ms = now - then;
+  }
+  size_t max_body = 0;
+  if (opts[3].value) {
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(opts[3].value, &end, 10);
+    if (errno || *end || !n || opts[3].value[0] == '-' || n > SIZE_MAX)
+      return cf_cli_usage_error(&a, "--max-body wants a positive number of bytes, not '%s'", opts[3].value);
+    max_body = (size_t)n;
   }
 
   /* Past the file size limit (ulimit -f) a write then fails with EFBIG, which the store reports like a
@@ -144,7 +172,7 @@ int cf_cli_serve(int argc, char **argv) {
     return cf_cli_refuse(&a, "cannot open the database %s: %s", a.db, err.msg);
   struct serve_log log = {.db = a.db};
   struct cf_runtime_writer_opts wo = {.tick_ms = TICK_MS, .retention_ms = retention_ms,
-                                      .on_error = log_error, .arg = &log};
+                                      .on_error = log_error, .arg = &log, .on_batch = on_batch};
   struct cf_runtime_writer *w = NULL;
   if (cf_runtime_writer_start(rt, &wo, &w, &err) != CF_OK) {
     cf_runtime_close(rt);
@@ -155,17 +183,33 @@ int cf_cli_serve(int argc, char **argv) {
   const char *colon = strrchr(listen, ':');
   snprintf(host, sizeof host, "%.*s", (int)(colon - listen), listen);
   int port = atoi(colon + 1);
-  struct cf_api_opts ao = {.version = CF_VERSION, .host = host, .port = port};
-  struct cf_api *api = NULL;
-  struct cf_http *http = NULL;
-  if (cf_api_new(&ao, &api, &err) != CF_OK || cf_http_start(&(struct cf_http_opts){.host = host, .port = port}, api,
-                                                       &http, &err) != CF_OK) {
+  bool no_auth = opts[4].value != NULL;
+  if (no_auth && strcmp(host, "127.0.0.1") && strcmp(host, "localhost")) {
     cf_runtime_writer_stop(w);
     cf_runtime_close(rt);
-    cf_api_free(api);
-    return cf_cli_refuse(&a, "%s", api ? err.msg : "out of memory");
+    return cf_cli_usage_error(&a, "--no-auth serves loopback only (127.0.0.1 or localhost), not %s", host);
   }
-  fprintf(stderr, "crmflow: serving %s on http://%s (timers, job leases, retention)\n", a.db, listen);
+  struct cf_api_opts ao = {.version = CF_VERSION, .host = host, .port = port, .db = a.db, .rt = rt, .writer = w,
+                           .no_auth = no_auth};
+  struct cf_api *api = NULL;
+  struct cf_http *http = NULL;
+  struct cf_http_opts ho = {.host = host, .port = port, .max_body = max_body};
+  cf_error_clear(&err);
+  if (cf_api_new(&ao, &api, &err) == CF_OK) {
+    __atomic_store_n(&notify_api, api, __ATOMIC_RELEASE);
+    cf_http_start(&ho, api, &http, &err);
+  }
+  if (!http) {
+    /* The writer first: its batch hook may use the API until it stopped. */
+    cf_api_shutdown(api);
+    cf_runtime_writer_stop(w);
+    __atomic_store_n(&notify_api, NULL, __ATOMIC_RELEASE);
+    cf_api_free(api);
+    cf_runtime_close(rt);
+    return cf_cli_refuse(&a, "%s", err.msg[0] ? err.msg : "out of memory");
+  }
+  fprintf(stderr, "crmflow: serving %s on http://%s%s\n", a.db, listen,
+          no_auth ? " WITHOUT authentication (--no-auth: every request acts as admin)" : "");
   fflush(stderr);
 
   int sig = 0;
@@ -177,9 +221,10 @@ int cf_cli_serve(int argc, char **argv) {
       break;
     }
   }
-  cf_http_stop(http); /* no new requests; those in progress finish */
+  cf_http_stop(http);         /* no new requests; those in progress are answered */
+  cf_runtime_writer_stop(w);  /* finishes what was queued */
+  __atomic_store_n(&notify_api, NULL, __ATOMIC_RELEASE);
   cf_api_free(api);
-  cf_runtime_writer_stop(w);
   cf_runtime_close(rt);
   fprintf(stderr, "crmflow: stopped serving %s (%s)\n", a.db, sig == SIGINT ? "SIGINT" : "SIGTERM");
   return 0;

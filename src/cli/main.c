@@ -58,8 +58,14 @@ static void usage(FILE *out) {
         "  incidents resolve KEY [--retries N]\n"
         "  history prune --older-than DURATION\n"
         "                                 remove instances that ended longer ago (P90D, PT1H)\n"
-        "  serve [--listen HOST:PORT] [--retention DURATION] [--fast]\n"
-        "                                 run the database's timers, leases and retention until SIGTERM\n"
+        "  serve [--listen HOST:PORT] [--retention DURATION] [--fast] [--no-auth]\n"
+        "                                 serve the HTTP API (Camunda 8 REST subset) and run the\n"
+        "                                 database's timers, leases and retention until SIGTERM\n"
+        "  token create --name NAME --role ROLE [--user USER]\n"
+        "                                 print a new API token (shown once; stored hashed)\n"
+        "  token list | token delete NAME\n"
+        "  user create NAME --role ROLE [--groups G,..] [--password-stdin] | user list | user delete NAME\n"
+        "  group create NAME | group list | group delete NAME\n"
         "\n"
         "  version                        print the version\n"
         "  help                           print this help\n",
@@ -97,6 +103,9 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "incidents")) return cf_cli_incidents(argc - 2, argv + 2);
   if (!strcmp(cmd, "history")) return cf_cli_history(argc - 2, argv + 2);
   if (!strcmp(cmd, "serve")) return cf_cli_serve(argc - 2, argv + 2);
+  if (!strcmp(cmd, "token")) return cf_cli_token(argc - 2, argv + 2);
+  if (!strcmp(cmd, "user")) return cf_cli_user(argc - 2, argv + 2);
+  if (!strcmp(cmd, "group")) return cf_cli_group(argc - 2, argv + 2);
   cf_cli_errorf("unknown command '%s' (try 'crmflow help')", cmd);
   return 2;
 }

@@ -78,6 +78,7 @@ struct cf_runtime_deployed {
   int32_t version;
   uint64_t definition_key;
   char *resource_name;
+  uint64_t deployment_key; /* of the deployment that stored this version */
   bool unchanged; /* identical content was deployed already: its existing version */
 };
 
@@ -110,6 +111,8 @@ int cf_runtime_start(struct cf_runtime *rt, const char *process_id, int32_t vers
 struct cf_runtime_job {
   struct cf_store_job job;
   char *process_id;
+  uint64_t definition_key;
+  int32_t version;
   char *variables;
 };
 
@@ -167,6 +170,15 @@ int cf_runtime_set_variables(struct cf_runtime *rt, uint64_t instance_key, uint6
 int cf_runtime_publish(struct cf_runtime *rt, const char *name, const char *correlation_key,
                        const struct cf_feel_value *variables, int64_t ttl_ms, const char *message_id,
                        uint64_t *message_key, bool *duplicate, struct cf_error *err);
+
+/*
+ * Publishes a message without buffering it and says which instance it
+ * reached first (a waiting subscription, or an instance a message start
+ * event started): CF_ENOTFOUND when none.
+ */
+int cf_runtime_correlate(struct cf_runtime *rt, const char *name, const char *correlation_key,
+                         const struct cf_feel_value *variables, uint64_t *message_key, uint64_t *instance_key,
+                         struct cf_error *err);
 
 /* Broadcasts a signal to every waiting subscription and signal start event; *reached may be NULL. */
 int cf_runtime_broadcast(struct cf_runtime *rt, const char *name, const struct cf_feel_value *variables,

@@ -173,6 +173,7 @@ struct publish_arg {
   int64_t ttl_ms;
   uint64_t message_key;
   bool duplicate;
+  uint64_t reached;  /* the first instance the message reached (by a subscription or a start event), or 0 */
 };
 
 /* Whether an active instance of process id carries that business key (a message start's correlation key). */
@@ -203,6 +204,7 @@ struct msg_start {
   const struct cf_feel_value *vars;
   char **reached; /* process ids the message reached through subscriptions now */
   size_t nreached;
+  uint64_t *first;  /* the first instance reached, when still 0 */
 };
 
 static int msg_start_one(struct cf_runtime *rt, struct rt_model *m, uint32_t el, void *arg, struct cf_error *err) {
@@ -221,7 +223,10 @@ static int msg_start_one(struct cf_runtime *rt, struct rt_model *m, uint32_t el,
   if (ms->key && *ms->key && (rc = started_by_key(rt, m->process_id, ms->key, &running, err))) return rc;
   if (running) return CF_OK;
   if ((rc = msg_mark(rt, ms->msg_key, m->process_id, &already, true, err))) return rc;
-  return rt_start_event(rt, m, el, ms->vars, ms->key && *ms->key ? ms->key : NULL, err);
+  rt->last_adopted = 0;
+  rc = rt_start_event(rt, m, el, ms->vars, ms->key && *ms->key ? ms->key : NULL, err);
+  if (!rc && !*ms->first) *ms->first = rt->last_adopted;
+  return rc;
 }
 
 /*
@@ -230,7 +235,7 @@ static int msg_start_one(struct cf_runtime *rt, struct rt_model *m, uint32_t el,
  * start events of the processes it still has not reached.
  */
 static int correlate_message(struct cf_runtime *rt, const char *name, const char *key, uint64_t msg_key,
-                             const struct cf_feel_value *vars, struct cf_error *err) {
+                             const struct cf_feel_value *vars, uint64_t *first, struct cf_error *err) {
   struct cf_store_subscription *subs = NULL;
   size_t n = 0;
   int rc = rt->ops->subscriptions_find(rt->st, CF_ENGINE_SUB_MESSAGE, name, key ? key : "", &subs, &n, err);
@@ -254,12 +259,13 @@ static int correlate_message(struct cf_runtime *rt, const char *name, const char
       break;
     }
     ndone++;
+    if (!*first) *first = ri->key;
     rc = correlate(rt, ri, subs[i].key, vars, err);
   }
   for (size_t i = 0; i < n; i++) cf_store_subscription_release(&subs[i]);
   cf_free(subs);
   if (!rc) {
-    struct msg_start ms = {name, key, msg_key, vars, done, ndone};
+    struct msg_start ms = {name, key, msg_key, vars, done, ndone, first};
     rc = each_start_event(rt, CF_BPMN_EVENT_MESSAGE, msg_start_one, &ms, err);
   }
   for (size_t k = 0; k < ndone; k++) cf_free(done[k]);
@@ -300,7 +306,7 @@ int rt_publish_op(struct cf_runtime *rt, void *arg, struct cf_error *err) {
     if (rc) return rc;
     buffered = key;
   }
-  return correlate_message(rt, a->name, a->key, buffered, a->vars, err);
+  return correlate_message(rt, a->name, a->key, buffered, a->vars, &a->reached, err);
 }
 
 int cf_runtime_publish(struct cf_runtime *rt, const char *name, const char *correlation_key,
@@ -317,6 +323,24 @@ int cf_runtime_publish(struct cf_runtime *rt, const char *name, const char *corr
   if (rc) return rc;
   if (message_key) *message_key = a.message_key;
   if (duplicate) *duplicate = a.duplicate;
+  return CF_OK;
+}
+
+int cf_runtime_correlate(struct cf_runtime *rt, const char *name, const char *correlation_key,
+                         const struct cf_feel_value *variables, uint64_t *message_key, uint64_t *instance_key,
+                         struct cf_error *err) {
+  if (!name || !*name) return cf_error_set(err, CF_EINVAL, "a message name is needed");
+  if (variables && variables->type == CF_FEEL_NULL) variables = NULL;
+  if (variables && variables->type != CF_FEEL_CONTEXT)
+    return cf_error_set(err, CF_EINVAL, "the message variables must be a JSON object");
+  struct publish_arg a = {.name = name, .key = correlation_key ? correlation_key : "", .vars = variables};
+  int rc = rt_run(rt, rt_publish_op, &a, err);
+  if (rc) return rc;
+  if (!a.reached)
+    return cf_error_set(err, CF_ENOTFOUND, "no process waits for message '%s' with correlation key '%s'", name,
+                        a.key);
+  if (message_key) *message_key = a.message_key;
+  if (instance_key) *instance_key = a.reached;
   return CF_OK;
 }
 

@@ -698,6 +698,7 @@ int rt_adopt(struct cf_runtime *rt, struct cf_engine_instance *inst, struct rt_m
     return rc;
   }
   if (ri_out) *ri_out = ri;
+  rt->last_adopted = cf_engine_instance_key(inst);
   return persist(rt, ri, out, vars, err);
 }
 
@@ -1024,6 +1025,7 @@ static int deploy_op(struct cf_runtime *rt, void *arg, struct cf_error *err) {
     if (lr == CF_OK && !strcmp(latest.checksum, checksum)) {
       d->version = latest.version;
       d->definition_key = latest.key;
+      d->deployment_key = latest.deployment_key;
       d->unchanged = true;
     } else {
       if (!deployment_key && (rc = rt->ops->reserve_keys(rt->st, 1, &deployment_key, err))) {
@@ -1043,6 +1045,7 @@ static int deploy_op(struct cf_runtime *rt, void *arg, struct cf_error *err) {
       if (!rc) rc = schedule_start_timers(rt, m, lr == CF_OK ? latest.key : 0, err);
       d->version = nd.version;
       d->definition_key = key;
+      d->deployment_key = deployment_key;
     }
     if (lr == CF_OK) cf_store_definition_release(&latest);
     if (!rc && (!(d->process_id = cf_strdup(pid)) || !(d->resource_name = cf_strdup(a->name)))) {
@@ -1174,6 +1177,10 @@ static int activate_op(struct cf_runtime *rt, void *arg, struct cf_error *err) {
     if (!rc && (!(j->variables = vars.type == CF_FEEL_CONTEXT ? rt_value_json(&vars) : cf_strdup("{}")) ||
                 !(j->process_id = cf_strdup(rt_process_id(ri)))))
       rc = oom(err);
+    if (!rc) {
+      j->definition_key = ri->m->def_key;
+      j->version = ri->m->version;
+    }
     cf_feel_value_release(&vars);
     if (rc) break;
     j->job = jobs[i];

@@ -50,6 +50,7 @@ struct rt_pending {
 };
 
 struct cf_runtime {
+  uint64_t last_adopted;  /* the key of the instance rt_adopt stored last (a message correlation's answer) */
   const struct cf_store_ops *ops;
   struct cf_store *st;
   int64_t (*clock_ms)(void *arg);

@@ -409,8 +409,9 @@ struct cf_store_ops {
   /* Rows in key order, without engine_state (NULL): a list is for showing, instance_get for running. */
   int (*instance_list)(struct cf_store *s, const struct cf_store_instance_filter *f,
                        struct cf_store_instance **out, size_t *n, struct cf_error *err);
-  /* The instance that holds a job / user task / incident / subscription / timer key, or CF_ENOTFOUND.
-   * what: "job", "user_task", "incident", "subscription", "timer" (else CF_EINVAL). */
+  /* The instance that holds a job / user task / incident / subscription / timer / element instance key,
+   * or CF_ENOTFOUND. what: "job", "user_task", "incident", "subscription", "timer", "element" (else
+   * CF_EINVAL). "element" looks through the history (slower than the others: no index). */
   int (*instance_of)(struct cf_store *s, const char *what, uint64_t key, uint64_t *instance_key,
                      struct cf_error *err);
 

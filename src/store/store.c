@@ -60,6 +60,7 @@ void cf_store_user_task_release(struct cf_store_user_task *t) {
   cf_free(t->follow_up_date);
   cf_free(t->form_key);
   cf_free(t->completed_by);
+  cf_free(t->process_id);
   memset(t, 0, sizeof *t);
 }
 
@@ -81,6 +82,7 @@ void cf_store_incident_release(struct cf_store_incident *c) {
   if (!c) return;
   cf_free(c->element_id);
   cf_free(c->message);
+  cf_free(c->process_id);
   memset(c, 0, sizeof *c);
 }
 
@@ -101,4 +103,48 @@ void cf_store_event_release(struct cf_store_event *e) {
   cf_free(e->actor);
   cf_free(e->variables);
   memset(e, 0, sizeof *e);
+}
+
+/* Releases each row of whichever array is set (a result has one), then the arrays. */
+void cf_store_result_release(struct cf_store_result *r) {
+  if (!r) return;
+  for (size_t i = 0; i < r->n; i++) {
+    if (r->instances) cf_store_instance_release(&r->instances[i]);
+    if (r->tasks) cf_store_user_task_release(&r->tasks[i]);
+    if (r->incidents) cf_store_incident_release(&r->incidents[i]);
+    if (r->definitions) cf_store_definition_release(&r->definitions[i]);
+    if (r->jobs) cf_store_job_release(&r->jobs[i]);
+  }
+  cf_free(r->instances);
+  cf_free(r->tasks);
+  cf_free(r->incidents);
+  cf_free(r->definitions);
+  cf_free(r->jobs);
+  memset(r, 0, sizeof *r);
+}
+
+void cf_store_token_release(struct cf_store_token *t) {
+  if (!t) return;
+  cf_free(t->name);
+  cf_free(t->role);
+  cf_free(t->user);
+  cf_free(t->hash);
+  memset(t, 0, sizeof *t);
+}
+
+void cf_store_user_release(struct cf_store_user *u) {
+  if (!u) return;
+  cf_free(u->name);
+  cf_free(u->display_name);
+  cf_free(u->role);
+  cf_free(u->password_hash);
+  cf_free(u->groups);
+  memset(u, 0, sizeof *u);
+}
+
+void cf_store_group_release(struct cf_store_group *g) {
+  if (!g) return;
+  cf_free(g->name);
+  cf_free(g->display_name);
+  memset(g, 0, sizeof *g);
 }

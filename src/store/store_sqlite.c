@@ -17,7 +17,9 @@
  *   hot path.
  * - Migrations: numbered, in schema_version; each runs in one transaction.
  *
- * This is the only file that talks to SQLite (tests/check_layers.sh).
+ * This file and its siblings store_sqlite_search.c (searches) and
+ * store_sqlite_auth.c (principals), sharing store_sqlite_int.h, are the only
+ * ones that talk to SQLite (tests/check_layers.sh).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -33,6 +35,7 @@
 #include <stdlib.h>
 #include "store/cf_store.h"
 #include "store/store_int.h"
+#include "store/store_sqlite_int.h"
 
 /* ------------------------------------------------------------ the schema */
 
@@ -126,6 +129,18 @@ static const char *const migrations[] = {
     " ALTER TABLE user_tasks ADD COLUMN completed_ms INTEGER NOT NULL DEFAULT 0;"
     " ALTER TABLE user_tasks ADD COLUMN completed_by TEXT;"
     " CREATE INDEX user_tasks_state ON user_tasks(state, key);",
+
+    /* 5: principals of the API. A token's secret is never stored, only its hash (unique: the
+     * lookup of every request). users.groups_json is a JSON array of group names; the groups
+     * table is crm_groups because GROUPS is an SQL keyword. Roles are checked by the store's
+     * code, not a CHECK, so that a new role needs no table rebuild. No index on hot-written
+     * tables (user_tasks, jobs): searches use the existing ones (store_sqlite_search.c). */
+    "CREATE TABLE api_tokens(name TEXT PRIMARY KEY, role TEXT NOT NULL, user_name TEXT,"
+    " hash TEXT NOT NULL UNIQUE, created_ms INTEGER NOT NULL);"
+    " CREATE TABLE users(name TEXT PRIMARY KEY, display_name TEXT, role TEXT NOT NULL,"
+    " password_hash TEXT, groups_json TEXT NOT NULL DEFAULT '[]', created_ms INTEGER NOT NULL);"
+    " CREATE TABLE crm_groups(name TEXT PRIMARY KEY, display_name TEXT,"
+    " created_ms INTEGER NOT NULL);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -226,6 +241,13 @@ static const char *const migrations[] = {
   X(OF_INCIDENT, "SELECT instance_key FROM incidents WHERE key = ?1")                              \
   X(OF_SUB, "SELECT instance_key FROM subscriptions WHERE key = ?1")                               \
   X(OF_TIMER, "SELECT instance_key FROM timers WHERE key = ?1 AND instance_key <> 0")              \
+  /* An element instance has no row: its ELEMENT_ACTIVATED event (kind 1) is found in the packs,     \
+   * newest first. NEEDSWORK: a scan of the history; an index of element keys would cost every      \
+   * activation a row, which the hot path has not been asked to pay. */                             \
+  X(OF_ELEMENT, "SELECT instance_key FROM history_packs WHERE instr(events, '[1,' || ?1 || ',') > 0" \
+                " OR instr(events, '[1,' || ?1 || ']') > 0"                                          \
+                " OR instr(events, '[\"ELEMENT_ACTIVATED\",\"' || ?1 || '\"') > 0"                   \
+                " ORDER BY id DESC LIMIT 1")                                                         \
   X(JOBS_CANDIDATES, "SELECT " JOB_COLS " FROM jobs WHERE type = ?1 AND state = 0"                 \
                      " AND available_ms <= ?2 AND lease_until_ms <= ?2 ORDER BY key LIMIT ?3")     \
   X(JOB_LEASE, "UPDATE jobs SET worker = ?2, lease_until_ms = ?3 WHERE key = ?1")                  \
@@ -294,6 +316,7 @@ struct cf_store {
   unsigned flags;
   sqlite3_stmt *st[ST__COUNT];
   sqlite3_stmt *list_st[LIST_VARIANTS];
+  struct cf__sqlite_cache *cache; /* statements of generated SQL (store_sqlite_search.c), or NULL */
 };
 
 /* ------------------------------------------------------------ errors */
@@ -780,6 +803,7 @@ static void sq_close(struct cf_store *s) {
     if (in_tx(s)) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     for (int i = 0; i < ST__COUNT; i++) sqlite3_finalize(s->st[i]);
     for (int i = 0; i < LIST_VARIANTS; i++) sqlite3_finalize(s->list_st[i]);
+    cf__store_sqlite_cache_free(s->cache);
     sqlite3_close(s->db);
   }
   cf_free(s->path);
@@ -1380,9 +1404,11 @@ static int sq_instance_of(struct cf_store *s, const char *what, uint64_t key,
     id = ST_OF_SUB;
   else if (!strcmp(what, "timer"))
     id = ST_OF_TIMER;
+  else if (!strcmp(what, "element"))
+    id = ST_OF_ELEMENT;
   else
     return cf_error_set(err, CF_EINVAL,
-                        "instance_of: '%s' is not job, user_task, incident, subscription or timer",
+                        "instance_of: '%s' is not job, user_task, incident, subscription, timer or element",
                         what);
   sqlite3_stmt *st = NULL;
   int r = prep(s, id, &st, err);
@@ -1952,6 +1978,48 @@ static int sq_definition_list(struct cf_store *s, bool latest_only, struct cf_st
                    "listing definitions");
 }
 
+/* ------------------------------------------------------------ for the backend's other files */
+
+/* store_sqlite_int.h: what store_sqlite_search.c and store_sqlite_auth.c use of this file. */
+
+sqlite3 *cf__store_sqlite_db(struct cf_store *s) { return s->db; }
+bool cf__store_sqlite_readonly(const struct cf_store *s) { return s->flags & CF_STORE_READONLY; }
+struct cf__sqlite_cache **cf__store_sqlite_cache(struct cf_store *s) { return &s->cache; }
+
+int cf__store_sqlite_fail(struct cf_store *s, int rc, struct cf_error *err, const char *what) {
+  return fail(s, rc, err, what);
+}
+
+int cf__store_sqlite_call_begin(struct cf_store *s, int *scope, struct cf_error *err,
+                                const char *what) {
+  return call_begin(s, scope, err, what);
+}
+
+int cf__store_sqlite_call_end(struct cf_store *s, int scope, int r, struct cf_error *err) {
+  return call_end(s, scope, r, err);
+}
+
+bool cf__store_sqlite_in_tx(struct cf_store *s) { return in_tx(s); }
+
+bool cf__store_sqlite_read_definition(sqlite3_stmt *st, void *row) { return read_definition(st, row); }
+bool cf__store_sqlite_read_instance(sqlite3_stmt *st, void *row) { return read_instance(st, row); }
+bool cf__store_sqlite_read_job(sqlite3_stmt *st, void *row) { return read_job(st, row); }
+bool cf__store_sqlite_read_task(sqlite3_stmt *st, void *row) { return read_task(st, row); }
+bool cf__store_sqlite_read_incident(sqlite3_stmt *st, void *row) { return read_incident(st, row); }
+char *cf__store_sqlite_col_str(sqlite3_stmt *st, int i, bool *ok) { return col_str(st, i, ok); }
+
+int cf__store_sqlite_fetch_one(struct cf_store *s, sqlite3_stmt *st,
+                               bool (*rd)(sqlite3_stmt *, void *), void *row, struct cf_error *err,
+                               const char *what) {
+  return fetch_one(s, st, rd, row, err, what);
+}
+
+int cf__store_sqlite_fetch_all(struct cf_store *s, sqlite3_stmt *st, size_t sz,
+                               bool (*rd)(sqlite3_stmt *, void *), void (*rel)(void *), void **out,
+                               size_t *n, struct cf_error *err, const char *what) {
+  return fetch_all(s, st, sz, rd, rel, out, n, err, what);
+}
+
 /* ------------------------------------------------------------ the table */
 
 const struct cf_store_ops cf_store_sqlite = {
@@ -1991,5 +2059,20 @@ const struct cf_store_ops cf_store_sqlite = {
     .messages_expire = sq_messages_expire,
     .history_append = sq_history_append,
     .history_list = sq_history_list,
+    .search = cf__store_sqlite_search,
+    .task_get = cf__store_sqlite_task_get,
+    .incident_get = cf__store_sqlite_incident_get,
+    .token_insert = cf__store_sqlite_token_insert,
+    .token_by_hash = cf__store_sqlite_token_by_hash,
+    .token_list = cf__store_sqlite_token_list,
+    .token_delete = cf__store_sqlite_token_delete,
+    .user_put = cf__store_sqlite_user_put,
+    .user_get = cf__store_sqlite_user_get,
+    .user_list = cf__store_sqlite_user_list,
+    .user_delete = cf__store_sqlite_user_delete,
+    .group_put = cf__store_sqlite_group_put,
+    .group_get = cf__store_sqlite_group_get,
+    .group_list = cf__store_sqlite_group_list,
+    .group_delete = cf__store_sqlite_group_delete,
     .prune = sq_prune,
 };

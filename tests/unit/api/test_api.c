@@ -75,7 +75,7 @@ static void test_errors_are_problems(void **state) {
   struct json_object *j = call(api, "GET", "/v2/no-such-thing", &status, &type, allow);
   assert_int_equal(status, 404);
   assert_string_equal(type, "application/problem+json");
-  assert_string_equal(str(j, "title"), "Not Found");
+  assert_string_equal(str(j, "title"), "NOT_FOUND");
   assert_string_equal(str(j, "status"), "404");
   assert_string_equal(str(j, "instance"), "/v2/no-such-thing");
   assert_string_equal(allow, "");
