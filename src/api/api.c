@@ -374,10 +374,18 @@ bool cf_api_handle(struct cf_api *api, const struct cf_api_request *req, struct 
   const char *path = req->path ? req->path : "";
   char allow[64] = "";
   char param[256];
+  /* A path that a route names word for word (/v2/process-instances/search) is that route's, not a
+   * key of the pattern beside it (/v2/process-instances/{}). */
+  bool literal = false;
+  for (size_t i = 0; i < NROUTES && !literal; i++) {
+    const char *p;
+    size_t plen;
+    literal = match(routes[i].path, path, &p, &plen) && !p;
+  }
   for (size_t i = 0; i < NROUTES; i++) {
     const char *p;
     size_t plen;
-    if (!match(routes[i].path, path, &p, &plen)) continue;
+    if (!match(routes[i].path, path, &p, &plen) || (literal && p)) continue;
     bool head = !strcmp(method, "HEAD") && !strcmp(routes[i].method, "GET");
     if (strcmp(routes[i].method, method) && !head) {
       size_t len = strlen(allow);

@@ -219,7 +219,7 @@ bool api_authenticate(struct api_ctx *c) {
   int rc = resolve(api, h, &c->who, &why, &err);
   if (rc == CF_ENOTFOUND) {
     api_fail(c, 401, "UNAUTHORIZED", "%s.", why);
-    c->res->www_authenticate = "Bearer";
+    c->res->www_authenticate = strncmp(h, "Basic ", 6) ? "Bearer" : "Basic realm=\"crmflow\", charset=\"UTF-8\"";
     return false;
   }
   if (rc) {

@@ -40,7 +40,7 @@ enum api_perm {
   PERM_OPEN,      /* anyone, no token */
   PERM_READ,      /* admin, designer, viewer */
   PERM_TASK_READ, /* the readers and agents (an agent sees its own and its groups' tasks) */
-  PERM_TASK,      /* admin, designer, agent (an agent only its own and its groups' tasks) */
+  PERM_TASK,      /* admin, agent (an agent only its own and its groups' tasks) */
   PERM_JOB,       /* admin, worker */
   PERM_DEPLOY,    /* admin, designer */
   PERM_OPERATE,   /* admin, designer: start, cancel, messages, signals, incidents */
