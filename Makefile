@@ -23,6 +23,10 @@ DB ?= crmflow.db
 run: build
 	@./$(BUILD)/crmflow version
 	@./$(BUILD)/crmflow deploy --db $(DB) ../shared/models/*.bpmn
+	@./$(BUILD)/crmflow token delete --db $(DB) make-run 2>/dev/null || true
+	@echo "admin API token (send 'Authorization: Bearer TOKEN'; a new one each make run):"
+	@./$(BUILD)/crmflow token create --db $(DB) --name make-run --role admin 2>/dev/null
+	@echo "API: http://127.0.0.1:8080/v2/ (docs/api.md); metrics: http://127.0.0.1:8080/metrics"
 	@exec ./$(BUILD)/crmflow serve --db $(DB)
 
 test: build

@@ -55,7 +55,9 @@ static const char usage[] =
     "                        but a power cut may lose the last commits (a crash of the process does not)\n"
     "  --max-body BYTES      the largest request body taken (default 16777216); larger ones get 413\n"
     "  --no-auth             no tokens: every request acts as admin (only for a trial on your own\n"
-    "                        machine; refused on an address other than loopback)\n";
+    "                        machine; refused on an address other than loopback)\n"
+    "  --max-queue N         commands waiting for the writer at most (default 65536); past it a\n"
+    "                        command is refused with 503 RESOURCE_EXHAUSTED (clients retry it)\n";
 
 /* "HOST:PORT" or "[V6HOST]:PORT", a port from 1 to 65535. */
 static bool listen_ok(const char *text) {
@@ -125,6 +127,7 @@ int cf_cli_serve(int argc, char **argv) {
       {"--fast", false, NULL},
       {"--max-body", true, NULL},
       {"--no-auth", false, NULL},
+      {"--max-queue", true, NULL},
   };
   struct cf_cli_args a = {.cmd = "serve", .usage = usage};
   int rc = cf_cli_args_parse(&a, argc, argv, opts, sizeof opts / sizeof opts[0], 0, 0);
@@ -153,6 +156,16 @@ int cf_cli_serve(int argc, char **argv) {
       return cf_cli_usage_error(&a, "--max-body wants a positive number of bytes, not '%s'", opts[3].value);
     max_body = (size_t)n;
   }
+  size_t max_queue = 0;
+  if (opts[5].value) {
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(opts[5].value, &end, 10);
+    if (errno || *end || !n || opts[5].value[0] == '-' || n > 100000000ull)
+      return cf_cli_usage_error(&a, "--max-queue wants a number of commands from 1 to 100000000, not '%s'",
+                                opts[5].value);
+    max_queue = (size_t)n;
+  }
 
   /* Past the file size limit (ulimit -f) a write then fails with EFBIG, which the store reports like a
    * full disk, instead of SIGXFSZ killing the server mid-commit. */
@@ -172,7 +185,8 @@ int cf_cli_serve(int argc, char **argv) {
     return cf_cli_refuse(&a, "cannot open the database %s: %s", a.db, err.msg);
   struct serve_log log = {.db = a.db};
   struct cf_runtime_writer_opts wo = {.tick_ms = TICK_MS, .retention_ms = retention_ms,
-                                      .on_error = log_error, .arg = &log, .on_batch = on_batch};
+                                      .on_error = log_error, .arg = &log, .on_batch = on_batch,
+                                      .max_queue = max_queue};
   struct cf_runtime_writer *w = NULL;
   if (cf_runtime_writer_start(rt, &wo, &w, &err) != CF_OK) {
     cf_runtime_close(rt);
