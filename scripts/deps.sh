@@ -16,6 +16,14 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# Node.js and npm run the tests that use real Camunda clients (tests/sdk) and the OpenAPI check;
+# Debian's packages when the machine has none of its own.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  for p in nodejs npm; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+fi
+
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

@@ -70,6 +70,8 @@ struct poll {
   size_t max;
   int64_t timeout_ms;  /* the jobs' lease */
   int64_t deadline;    /* monotonic ms: answer by then; < 0: answer at once */
+  bool (*gone)(void *arg); /* the client left (the HTTP layer says) */
+  void *gone_arg;
   char **fetch;
   size_t nfetch;
   struct cf_runtime_job *jobs;
@@ -276,6 +278,8 @@ bool api_h_job_activate(struct api_ctx *c) {
   }
   p->max = (size_t)max;
   p->timeout_ms = timeout;
+  p->gone = c->req->gone;
+  p->gone_arg = c->req->gone_arg;
   int64_t wait = request_timeout == 0 ? c->api->long_poll_ms : request_timeout;
   p->deadline = wait < 0 ? -1 : (c->req->started > 0 ? (int64_t)(c->req->started * 1000) : mono_ms()) + wait;
   if (!(p->type = cf_strdup(type)) || !(p->worker = cf_strdup(worker && *worker ? worker : "default")))
@@ -397,7 +401,8 @@ static void *park_main(void *arg) {
         pp = &p->next;
         continue;
       }
-      if (now >= p->deadline) {
+      /* A poll whose client left is ended (answered to nobody) before it could take jobs for nobody. */
+      if (now >= p->deadline || (p->gone && p->gone(p->gone_arg))) {
         *pp = p->next;
         p->next = expired;
         expired = p;

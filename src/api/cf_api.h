@@ -47,6 +47,10 @@ struct cf_api_request {
   const char *authorization; /* the Authorization header, or NULL */
   const char *content_type;  /* the Content-Type header, or NULL */
   double started;        /* when the request arrived (CLOCK_MONOTONIC seconds), for the latency histogram */
+  /* Whether the client has gone while the request waits (a parked long poll asks before taking
+   * jobs for it); callable from any thread until done. NULL: never gone. */
+  bool (*gone)(void *arg);
+  void *gone_arg;
 };
 
 struct cf_api_response {

@@ -34,6 +34,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
+#include <sys/socket.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -76,6 +77,7 @@ struct req {
   pthread_mutex_t mu; /* handed..forced: the suspend/resume hand-over */
   struct cf_http *h;
   struct MHD_Connection *c;
+  int fd;             /* the connection's socket (valid while the connection is suspended) */
   struct req *prev, *next; /* in h->head, under h->mu */
   char method[16];
   char *path;
@@ -164,6 +166,8 @@ static struct req *req_new(struct cf_http *h, struct MHD_Connection *c, const ch
   pthread_mutex_init(&r->mu, NULL);
   r->h = h;
   r->c = c;
+  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+  r->fd = ci ? ci->connect_fd : -1;
   clock_gettime(CLOCK_MONOTONIC, &r->t0);
   r->started = (double)r->t0.tv_sec + (double)r->t0.tv_nsec / 1e9;
   snprintf(r->method, sizeof r->method, "%s", method);
@@ -273,6 +277,25 @@ static enum MHD_Result answer(struct cf_http *h, struct req *r) {
   return MHD_YES;
 }
 
+/*
+ * Whether the client of a waiting request has gone. libmicrohttpd does not watch a suspended
+ * connection, so a long poll whose client left would otherwise take jobs for nobody until its
+ * timeout. Only while suspended: then MHD neither reads nor closes the socket, so peeking at it is
+ * safe. End of file or a reset means gone; pending bytes (a pipelined request) or none mean here.
+ */
+static bool client_gone(void *arg) {
+  struct req *r = arg;
+  bool gone = false;
+  pthread_mutex_lock(&r->mu);
+  if (r->suspended && !r->done_arrived && r->fd >= 0) {
+    char b;
+    ssize_t n = recv(r->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    gone = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+  }
+  pthread_mutex_unlock(&r->mu);
+  return gone;
+}
+
 /* The last call of a request (its body complete): hand it to the API. */
 static enum MHD_Result hand_over(struct cf_http *h, struct req *r) {
   if (r->too_large) return respond_too_large(h, r);
@@ -288,7 +311,9 @@ static enum MHD_Result hand_over(struct cf_http *h, struct req *r) {
                              .body_len = r->body.len,
                              .authorization = r->authorization,
                              .content_type = r->content_type,
-                             .started = r->started};
+                             .started = r->started,
+                             .gone = client_gone,
+                             .gone_arg = r};
   atomic_fetch_add(&r->refs, 1); /* the API's */
   if (cf_api_handle(h->api, &q, &r->res, on_api_done, r)) {
     req_unref(r); /* answered now: done will not be called; MHD's reference remains */

@@ -28,6 +28,17 @@ curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat "$tmp/tok
   -F "resources=@$src/tests/fixtures/api_order.bpmn" "http://127.0.0.1:$port/v2/deployments" | grep -q 200 ||
   fail "deploying the test model"
 
+# A long poll whose client gives up must not take the next job for nobody.
+A="Authorization: Bearer $(cat "$tmp/tok.worker")"
+curl -s -o /dev/null --max-time 0.5 -H "$A" -H 'Content-Type: application/json' "http://127.0.0.1:$port/v2/jobs/activation" \
+  -d '{"type":"api.charge","timeout":60000,"maxJobsToActivate":1,"requestTimeout":8000}'
+sleep 1.2
+curl -s -o /dev/null -H "Authorization: Bearer $(cat "$tmp/tok.admin")" -H 'Content-Type: application/json' \
+  "http://127.0.0.1:$port/v2/process-instances" -d '{"processDefinitionId":"api_order","variables":{"orderId":"gone"}}'
+"$bin" jobs activate --db "$db" --type api.charge --worker after-gone --json >"$tmp/jobs.json" 2>&1 ||
+  fail "an abandoned long poll took the job: $(cat "$tmp/jobs.json")"
+grep -q '"gone"' "$tmp/jobs.json" || fail "the job is not there: $(cat "$tmp/jobs.json")"
+
 python3 - "$src/tests/api/bad_requests.tsv" "$port" "$tmp" <<'PY' || fail "the corpus"
 import base64, http.client, json, socket, sys, time
 corpus, port, tmp = sys.argv[1], int(sys.argv[2]), sys.argv[3]
