@@ -24,7 +24,9 @@
 #
 # Environment: BENCH_INSTANCES (default 2000) instances per model for both
 # engines; BENCH_REPEAT (default 5); BENCH_DURABLE_INSTANCES (default 20000);
-# BENCH_ONLY=feel or BENCH_ONLY=engine.
+# BENCH_ONLY=feel, BENCH_ONLY=engine or BENCH_ONLY=api.
+# 4. API: bench/api/run.sh, the HTTP API under wrk (durable job completions,
+#    GET /v2/user-tasks/{key}); BENCH_API_SECONDS (default 10) per step.
 # Nothing is written into the repository except bench/bpmn-engine/node_modules
 # (ignored by git): the FEEL binary goes to a temporary folder.
 set -euo pipefail
@@ -47,6 +49,12 @@ done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/crmflow-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
+
+# ------------------------------------------------------------ API
+if [ "$only" = api ] || [ -z "$only" ]; then
+  bash "$root/bench/api/run.sh" "$build/crmflow" "${BENCH_API_SECONDS:-10}"
+  [ "$only" = api ] && exit 0
+fi
 
 # ------------------------------------------------------------ FEEL
 if [ "$only" != engine ]; then
