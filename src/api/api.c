@@ -212,6 +212,29 @@ bool api_cmd_submit(struct api_ctx *ctx, struct api_cmd *c) {
   return false;
 }
 
+struct key_cmd {
+  struct api_cmd cmd;
+  uint64_t key;
+};
+
+static void key_release(struct api_cmd *c) { cf_free(c); }
+
+uint64_t api_cmd_key(const struct api_cmd *c) { return ((const struct key_cmd *)c)->key; }
+
+bool api_key_command(struct api_ctx *ctx, int (*run)(struct cf_runtime *rt, struct api_cmd *c, struct cf_error *err)) {
+  uint64_t key;
+  if (!api_path_key(ctx, &key)) return true;
+  struct json_object *body = api_body(ctx, true); /* must be JSON when there is one */
+  if (!body) return true;
+  json_object_put(body);
+  struct key_cmd *k = cf_calloc(1, sizeof *k);
+  if (!k) return api_fail(ctx, 500, "INTERNAL", "out of memory");
+  k->key = key;
+  k->cmd.run = run;
+  k->cmd.release = key_release;
+  return api_cmd_submit(ctx, &k->cmd);
+}
+
 /* ------------------------------------------------------------ readers */
 
 int api_reader_get(struct cf_api *api, struct api_reader **out, struct cf_error *err) {
@@ -231,6 +254,17 @@ int api_reader_get(struct cf_api *api, struct api_reader **out, struct cf_error 
   r->next = NULL;
   *out = r;
   return CF_OK;
+}
+
+struct api_reader *api_reader_for(struct api_ctx *c) {
+  struct api_reader *r = NULL;
+  struct cf_error err;
+  cf_error_clear(&err);
+  if (api_reader_get(c->api, &r, &err)) {
+    api_error_problem(c->res, &err, c->req->path);
+    return NULL;
+  }
+  return r;
 }
 
 void api_reader_put(struct cf_api *api, struct api_reader *r) {

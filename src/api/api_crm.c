@@ -128,10 +128,10 @@ bool api_h_token_create(struct api_ctx *c) {
 }
 
 bool api_h_token_list(struct api_ctx *c) {
-  struct api_reader *r;
+  struct api_reader *r = api_reader_for(c);
+  if (!r) return true;
   struct cf_error err;
   cf_error_clear(&err);
-  if (api_reader_get(c->api, &r, &err)) return api_error_problem(c->res, &err, c->req->path), true;
   struct cf_store_token *t = NULL;
   size_t n = 0;
   int rc = r->ops->token_list(r->st, &t, &n, &err);
@@ -336,10 +336,10 @@ bool api_h_user_update(struct api_ctx *c) { return user_endpoint(c, 1); }
 bool api_h_user_delete(struct api_ctx *c) { return user_endpoint(c, 2); }
 
 bool api_h_user_list(struct api_ctx *c) {
-  struct api_reader *r;
+  struct api_reader *r = api_reader_for(c);
+  if (!r) return true;
   struct cf_error err;
   cf_error_clear(&err);
-  if (api_reader_get(c->api, &r, &err)) return api_error_problem(c->res, &err, c->req->path), true;
   struct cf_store_user *u = NULL;
   size_t n = 0;
   int rc = r->ops->user_list(r->st, &u, &n, &err);
@@ -358,10 +358,10 @@ bool api_h_user_list(struct api_ctx *c) {
 }
 
 bool api_h_user_get(struct api_ctx *c) {
-  struct api_reader *r;
+  struct api_reader *r = api_reader_for(c);
+  if (!r) return true;
   struct cf_error err;
   cf_error_clear(&err);
-  if (api_reader_get(c->api, &r, &err)) return api_error_problem(c->res, &err, c->req->path), true;
   struct cf_store_user u;
   memset(&u, 0, sizeof u);
   int rc = r->ops->user_get(r->st, c->param, &u, &err);
@@ -460,10 +460,10 @@ bool api_h_group_delete(struct api_ctx *c) {
 }
 
 bool api_h_group_list(struct api_ctx *c) {
-  struct api_reader *r;
+  struct api_reader *r = api_reader_for(c);
+  if (!r) return true;
   struct cf_error err;
   cf_error_clear(&err);
-  if (api_reader_get(c->api, &r, &err)) return api_error_problem(c->res, &err, c->req->path), true;
   struct cf_store_group *g = NULL;
   size_t n = 0;
   int rc = r->ops->group_list(r->st, &g, &n, &err);
@@ -484,10 +484,10 @@ bool api_h_group_list(struct api_ctx *c) {
 
 /* A group with its members (the users whose groups name it). */
 bool api_h_group_get(struct api_ctx *c) {
-  struct api_reader *r;
+  struct api_reader *r = api_reader_for(c);
+  if (!r) return true;
   struct cf_error err;
   cf_error_clear(&err);
-  if (api_reader_get(c->api, &r, &err)) return api_error_problem(c->res, &err, c->req->path), true;
   struct cf_store_group g;
   memset(&g, 0, sizeof g);
   int rc = r->ops->group_get(r->st, c->param, &g, &err);
@@ -524,10 +524,10 @@ bool api_h_group_get(struct api_ctx *c) {
 bool api_h_history(struct api_ctx *c) {
   uint64_t key;
   if (!api_path_key(c, &key)) return true;
-  struct api_reader *r;
+  struct api_reader *r = api_reader_for(c);
+  if (!r) return true;
   struct cf_error err;
   cf_error_clear(&err);
-  if (api_reader_get(c->api, &r, &err)) return api_error_problem(c->res, &err, c->req->path), true;
   struct cf_store_event *ev = NULL;
   size_t n = 0;
   int rc = r->ops->history_list(r->st, key, &ev, &n, &err);

@@ -293,10 +293,10 @@ bool api_h_element_search(struct api_ctx *c) {
 bool api_h_element_get(struct api_ctx *c) {
   uint64_t key;
   if (!api_path_key(c, &key)) return true;
-  struct api_reader *r;
+  struct api_reader *r = api_reader_for(c);
+  if (!r) return true;
   struct cf_error err;
   cf_error_clear(&err);
-  if (api_reader_get(c->api, &r, &err)) return api_error_problem(c->res, &err, c->req->path), true;
   uint64_t ikey = 0;
   int rc = r->ops->instance_of(r->st, "element", key, &ikey, &err);
   struct elems e;
@@ -519,10 +519,10 @@ bool api_h_variable_get(struct api_ctx *c) {
   uint64_t ikey, hash;
   if (!var_key_parse(c->param, &ikey, &hash))
     return api_bad(c, "The key '%.60s' in the path is not a variable key of this server.", c->param);
-  struct api_reader *r;
+  struct api_reader *r = api_reader_for(c);
+  if (!r) return true;
   struct cf_error err;
   cf_error_clear(&err);
-  if (api_reader_get(c->api, &r, &err)) return api_error_problem(c->res, &err, c->req->path), true;
   struct vars v;
   int rc = vars_load(c->api, r, ikey, &v, &err);
   struct var_list l = {.c = c, .v = &v, .want_hash = hash};

@@ -181,12 +181,19 @@ void api_pick_vars(struct cf_buf *b, const char *obj, char *const *names, size_t
 
 /* Returns false (pending) when queued; true when refused at once (answered with 503). */
 bool api_cmd_submit(struct api_ctx *ctx, struct api_cmd *c);
+
+/* A command on the path's key with an optional body that carries nothing we use ({} or empty):
+ * cancellation, incident resolution. run finds the key with api_cmd_key. */
+bool api_key_command(struct api_ctx *ctx, int (*run)(struct cf_runtime *rt, struct api_cmd *c, struct cf_error *err));
+uint64_t api_cmd_key(const struct api_cmd *c);
 /* Turns a runtime error into the problem it is (status by code). */
 void api_error_problem(struct cf_api_response *res, const struct cf_error *err, const char *instance);
 
 /* ------------------------------------------------------------ readers and definitions */
 
 int api_reader_get(struct cf_api *api, struct api_reader **out, struct cf_error *err);
+/* A reader for the request, or NULL after answering the problem (a database that cannot be read). */
+struct api_reader *api_reader_for(struct api_ctx *c);
 void api_reader_put(struct cf_api *api, struct api_reader *r);
 /* The definition (borrowed: lives as long as the API), or NULL with err (CF_ENOTFOUND). */
 const struct api_def *api_def(struct cf_api *api, struct api_reader *r, uint64_t key, struct cf_error *err);
@@ -268,6 +275,10 @@ bool api_search_add(struct api_search *s, const char *field, enum cf_store_qop o
 void api_search_release(struct api_search *s);
 /* Writes "page":{...} for a result. */
 void api_search_page(struct cf_buf *b, const struct api_search *s, const struct cf_store_result *r);
+/* One item of a search result, written into c's body. */
+typedef void (*api_item_fn)(struct api_ctx *c, struct api_reader *r, const struct cf_store_result *res, size_t i);
+/* Runs s and answers {items: [...], page} (or the problem). Returns true (answered). */
+bool api_search_answer(struct api_ctx *c, struct api_search *s, api_item_fn item);
 
 /* ------------------------------------------------------------ multipart (api_multipart.c) */
 

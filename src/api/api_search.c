@@ -430,3 +430,29 @@ void api_search_page(struct cf_buf *b, const struct api_search *s, const struct 
   }
   cf_buf_putc(b, '}');
 }
+
+bool api_search_answer(struct api_ctx *c, struct api_search *s, api_item_fn item) {
+  struct api_reader *r = api_reader_for(c);
+  if (!r) return true;
+  struct cf_error err;
+  cf_error_clear(&err);
+  struct cf_store_result res;
+  memset(&res, 0, sizeof res);
+  if (r->ops->search(r->st, &s->q, &res, &err)) {
+    api_reader_put(c->api, r);
+    api_error_problem(c->res, &err, c->req->path);
+    return true;
+  }
+  struct cf_buf *b = &c->res->body;
+  cf_buf_puts(b, "{\"items\":[");
+  for (size_t i = 0; i < res.n; i++) {
+    if (i) cf_buf_putc(b, ',');
+    item(c, r, &res, i);
+  }
+  cf_buf_puts(b, "],");
+  api_search_page(b, s, &res);
+  cf_buf_putc(b, '}');
+  cf_store_result_release(&res);
+  api_reader_put(c->api, r);
+  return api_ok_json(c);
+}

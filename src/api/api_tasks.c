@@ -79,32 +79,6 @@ static void write_task(struct api_ctx *c, struct api_reader *r, const struct cf_
   cf_buf_puts(b, ",\"tags\":[]}");
 }
 
-static bool run_search(struct api_ctx *c, struct api_search *s,
-                       void (*item)(struct api_ctx *, struct api_reader *, const struct cf_store_result *, size_t)) {
-  struct api_reader *r;
-  struct cf_error err;
-  cf_error_clear(&err);
-  if (api_reader_get(c->api, &r, &err)) return api_error_problem(c->res, &err, c->req->path), true;
-  struct cf_store_result res;
-  memset(&res, 0, sizeof res);
-  if (r->ops->search(r->st, &s->q, &res, &err)) {
-    api_reader_put(c->api, r);
-    return api_error_problem(c->res, &err, c->req->path), true;
-  }
-  struct cf_buf *b = &c->res->body;
-  cf_buf_puts(b, "{\"items\":[");
-  for (size_t i = 0; i < res.n; i++) {
-    if (i) cf_buf_putc(b, ',');
-    item(c, r, &res, i);
-  }
-  cf_buf_puts(b, "],");
-  api_search_page(b, s, &res);
-  cf_buf_putc(b, '}');
-  cf_store_result_release(&res);
-  api_reader_put(c->api, r);
-  return api_ok_json(c);
-}
-
 static void task_item(struct api_ctx *c, struct api_reader *r, const struct cf_store_result *res, size_t i) {
   write_task(c, r, &res->tasks[i]);
 }
@@ -148,7 +122,7 @@ bool api_h_task_search(struct api_ctx *c) {
   struct json_object *body = api_body(c, true);
   if (!body) return true;
   struct api_search s;
-  if (api_search_parse(c, body, &task_spec, &s) && restrict_to_agent(c, &s)) run_search(c, &s, task_item);
+  if (api_search_parse(c, body, &task_spec, &s) && restrict_to_agent(c, &s)) api_search_answer(c, &s, task_item);
   for (int i = 0; i < 3; i++) cf_free(s.agent_mem[i]);
   api_search_release(&s);
   json_object_put(body);
@@ -158,10 +132,10 @@ bool api_h_task_search(struct api_ctx *c) {
 bool api_h_task_get(struct api_ctx *c) {
   uint64_t key;
   if (!api_path_key(c, &key)) return true;
-  struct api_reader *r;
+  struct api_reader *r = api_reader_for(c);
+  if (!r) return true;
   struct cf_error err;
   cf_error_clear(&err);
-  if (api_reader_get(c->api, &r, &err)) return api_error_problem(c->res, &err, c->req->path), true;
   struct cf_store_user_task t;
   memset(&t, 0, sizeof t);
   int rc = r->ops->task_get(r->st, key, &t, &err);
@@ -358,7 +332,7 @@ bool api_h_incident_search(struct api_ctx *c) {
   struct api_search s;
   if (api_search_parse(c, body, &incident_spec, &s)) {
     struct cf_store_qvalue nothing = {0};
-    if (!none || api_search_add(&s, "key", CF_STORE_IN, &nothing, 0)) run_search(c, &s, incident_item);
+    if (!none || api_search_add(&s, "key", CF_STORE_IN, &nothing, 0)) api_search_answer(c, &s, incident_item);
     else api_fail(c, 500, "INTERNAL", "out of memory");
   }
   api_search_release(&s);
@@ -369,10 +343,10 @@ bool api_h_incident_search(struct api_ctx *c) {
 bool api_h_incident_get(struct api_ctx *c) {
   uint64_t key;
   if (!api_path_key(c, &key)) return true;
-  struct api_reader *r;
+  struct api_reader *r = api_reader_for(c);
+  if (!r) return true;
   struct cf_error err;
   cf_error_clear(&err);
-  if (api_reader_get(c->api, &r, &err)) return api_error_problem(c->res, &err, c->req->path), true;
   struct cf_store_incident i;
   memset(&i, 0, sizeof i);
   int rc = r->ops->incident_get(r->st, key, &i, &err);
@@ -387,17 +361,10 @@ bool api_h_incident_get(struct api_ctx *c) {
   return true;
 }
 
-struct resolve_cmd {
-  struct api_cmd cmd;
-  uint64_t key;
-};
-
-static void resolve_release(struct api_cmd *c) { cf_free(c); }
-
 /* A job's incident resolved while the job has no retries left gets it one more try (else it would fail again at
  * once); retries raised before (PATCH /v2/jobs/{key}) are kept. */
 static int resolve_run(struct cf_runtime *rt, struct api_cmd *c, struct cf_error *err) {
-  uint64_t key = ((struct resolve_cmd *)c)->key;
+  uint64_t key = api_cmd_key(c);
   const struct cf_store_ops *ops;
   struct cf_store *st;
   cf_runtime_store(rt, &ops, &st);
@@ -421,16 +388,4 @@ static int resolve_run(struct cf_runtime *rt, struct api_cmd *c, struct cf_error
   return cf_runtime_incident_resolve(rt, key, retries, err);
 }
 
-bool api_h_incident_resolve(struct api_ctx *c) {
-  uint64_t key;
-  if (!api_path_key(c, &key)) return true;
-  struct json_object *body = api_body(c, true);
-  if (!body) return true;
-  json_object_put(body);
-  struct resolve_cmd *k = cf_calloc(1, sizeof *k);
-  if (!k) return api_fail(c, 500, "INTERNAL", "out of memory");
-  k->key = key;
-  k->cmd.run = resolve_run;
-  k->cmd.release = resolve_release;
-  return api_cmd_submit(c, &k->cmd);
-}
+bool api_h_incident_resolve(struct api_ctx *c) { return api_key_command(c, resolve_run); }

@@ -18,48 +18,13 @@ static const char *const instance_states[] = {"ACTIVE", "COMPLETED", "TERMINATED
 
 /* ------------------------------------------------------------ shared pieces */
 
-/* Runs a search and answers {items:[...], page} with write_item for each row. */
-static bool answer_search(struct api_ctx *c, struct api_search *s,
-                          void (*write_item)(struct api_ctx *c, struct api_reader *r, const struct cf_store_result *res,
-                                             size_t i)) {
-  struct api_reader *r;
-  struct cf_error err;
-  cf_error_clear(&err);
-  if (api_reader_get(c->api, &r, &err)) {
-    api_error_problem(c->res, &err, c->req->path);
-    return true;
-  }
-  struct cf_store_result res;
-  memset(&res, 0, sizeof res);
-  int rc = r->ops->search(r->st, &s->q, &res, &err);
-  if (rc) {
-    api_reader_put(c->api, r);
-    api_error_problem(c->res, &err, c->req->path);
-    return true;
-  }
-  struct cf_buf *b = &c->res->body;
-  cf_buf_puts(b, "{\"items\":[");
-  for (size_t i = 0; i < res.n; i++) {
-    if (i) cf_buf_putc(b, ',');
-    write_item(c, r, &res, i);
-  }
-  cf_buf_puts(b, "],");
-  api_search_page(b, s, &res);
-  cf_buf_putc(b, '}');
-  cf_store_result_release(&res);
-  api_reader_put(c->api, r);
-  return api_ok_json(c);
-}
-
 /* Parses a search body and answers it. */
-static bool search_endpoint(struct api_ctx *c, const struct api_search_spec *spec,
-                            void (*write_item)(struct api_ctx *, struct api_reader *, const struct cf_store_result *,
-                                               size_t)) {
+static bool search_endpoint(struct api_ctx *c, const struct api_search_spec *spec, api_item_fn write_item) {
   struct json_object *body = api_body(c, true);
   if (!body) return true;
   struct api_search s;
   bool ok = api_search_parse(c, body, spec, &s);
-  if (ok) answer_search(c, &s, write_item);
+  if (ok) api_search_answer(c, &s, write_item);
   api_search_release(&s);
   json_object_put(body);
   return true;
@@ -278,10 +243,10 @@ bool api_h_definition_get(struct api_ctx *c) {
 bool api_h_definition_xml(struct api_ctx *c) {
   uint64_t key;
   if (!api_path_key(c, &key)) return true;
-  struct api_reader *r;
+  struct api_reader *r = api_reader_for(c);
+  if (!r) return true;
   struct cf_error err;
   cf_error_clear(&err);
-  if (api_reader_get(c->api, &r, &err)) return api_error_problem(c->res, &err, c->req->path), true;
   struct cf_store_definition sd;
   memset(&sd, 0, sizeof sd);
   int rc = r->ops->definition_by_key(r->st, key, &sd, &err);
@@ -566,15 +531,8 @@ void api_create_fail(struct api_cmd *c, int status, const char *title, const cha
   cf_api_problem(c->reply.res, status, title, detail, c->reply.path);
 }
 
-struct key_cmd {
-  struct api_cmd cmd;
-  uint64_t key;
-};
-
-static void key_release(struct api_cmd *c) { cf_free(c); }
-
 static int cancel_run(struct cf_runtime *rt, struct api_cmd *c, struct cf_error *err) {
-  uint64_t key = ((struct key_cmd *)c)->key;
+  uint64_t key = api_cmd_key(c);
   int rc = cf_runtime_cancel(rt, key, err);
   if (rc == CF_ENOTFOUND)
     return cf_error_set(err, CF_ENOTFOUND, "Expected to cancel a process instance with key '%" PRIu64
@@ -587,19 +545,7 @@ static int cancel_run(struct cf_runtime *rt, struct api_cmd *c, struct cf_error 
   return rc;
 }
 
-bool api_h_instance_cancel(struct api_ctx *c) {
-  uint64_t key;
-  if (!api_path_key(c, &key)) return true;
-  struct json_object *body = api_body(c, true);
-  if (!body) return true;
-  json_object_put(body);
-  struct key_cmd *k = cf_calloc(1, sizeof *k);
-  if (!k) return api_fail(c, 500, "INTERNAL", "out of memory");
-  k->key = key;
-  k->cmd.run = cancel_run;
-  k->cmd.release = key_release;
-  return api_cmd_submit(c, &k->cmd);
-}
+bool api_h_instance_cancel(struct api_ctx *c) { return api_key_command(c, cancel_run); }
 
 /* ------------------------------------------------------------ messages and signals */
 
