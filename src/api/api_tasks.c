@@ -35,8 +35,8 @@ static const struct api_field task_fields[] = {
     {"completionDate", "completed_ms", FT_TIME, NULL, true},
     {"processInstanceVariables", "var", FT_VARS, NULL, false},
     {"name", NULL, FT_STRING, NULL, false},
-    {"dueDate", NULL, FT_TIME, NULL, false},
-    {"followUpDate", NULL, FT_TIME, NULL, false},
+    {"dueDate", "due_ms", FT_TIME, NULL, true},
+    {"followUpDate", "follow_up_ms", FT_TIME, NULL, true},
     {"localVariables", NULL, FT_VARS, NULL, false},
 };
 
@@ -48,6 +48,14 @@ static void write_array(struct cf_buf *b, const char *name, const char *json) {
   cf_buf_puts(b, name);
   cf_buf_puts(b, "\":");
   cf_buf_puts(b, json && *json == '[' ? json : "[]");
+}
+
+/* A date the model gave as text: RFC 3339 in UTC when it is a plain date-time, else as it is. */
+static void write_date(struct cf_buf *b, const char *name, const char *text) {
+  if (!text || !*text) return;
+  int64_t ms;
+  if (api_parse_time(text, &ms)) api_json_time(b, name, ms, false);
+  else api_json_str(b, name, text, false);
 }
 
 static void write_task(struct api_ctx *c, struct api_reader *r, const struct cf_store_user_task *t) {
@@ -65,8 +73,8 @@ static void write_task(struct api_ctx *c, struct api_reader *r, const struct cf_
   api_json_str(b, "processDefinitionId", t->process_id, false);
   api_json_time(b, "creationDate", t->created_ms, false);
   if (t->state == 1 && t->completed_ms) api_json_time(b, "completionDate", t->completed_ms, false);
-  if (t->follow_up_date && *t->follow_up_date) api_json_str(b, "followUpDate", t->follow_up_date, false);
-  if (t->due_date && *t->due_date) api_json_str(b, "dueDate", t->due_date, false);
+  write_date(b, "followUpDate", t->follow_up_date);
+  write_date(b, "dueDate", t->due_date);
   api_json_str(b, "tenantId", TENANT, false);
   if (t->form_key && *t->form_key) api_json_str(b, "externalFormReference", t->form_key, false);
   api_json_int(b, "processDefinitionVersion", t->version, false);

@@ -234,12 +234,12 @@ struct cf_store_task_filter {
  * keep the compiled form for the next search of the same shape.
  *
  * Fields by entity (a name not listed: CF_EINVAL naming it). Times are epoch
- * ms, states and types their enum numbers, booleans 0/1:
+ * ms (an end not reached yet is absent, not 0), states and types their enum numbers, booleans 0/1:
  *   instances:   key definition_key process_id version version_tag state incident
  *                business_key parent_key started_ms ended_ms  var:NAME
  *   user_tasks:  key instance_key element_instance_key element_id assignee
  *                candidate_group candidate_user (true when the list holds the value)
- *                priority created_ms completed_ms state definition_key process_id
+ *                priority created_ms completed_ms due_ms follow_up_ms state definition_key process_id
  *                var:NAME (a process variable of the task's instance)
  *   incidents:   key instance_key element_instance_key element_id type job_key message
  *                created_ms definition_key process_id

@@ -168,7 +168,7 @@ static const struct field instance_fields[] = {
     {"business_key", "i.business_key", F_TEXT, false},
     {"parent_key", "i.parent_key", F_NUM, false},
     {"started_ms", "i.started_ms", F_NUM, false},
-    {"ended_ms", "i.ended_ms", F_NUM, false},
+    {"ended_ms", "NULLIF(i.ended_ms, 0)", F_NUM, false}, /* 0 while active: absent */
 };
 
 static const struct field task_fields[] = {
@@ -181,8 +181,12 @@ static const struct field task_fields[] = {
     {"candidate_user", "t.candidate_users", F_ARRAY, false},
     {"priority", "t.priority", F_NUM, false},
     {"created_ms", "t.created_ms", F_NUM, false},
-    {"completed_ms", "t.completed_ms", F_NUM, false},
+    {"completed_ms", "NULLIF(t.completed_ms, 0)", F_NUM, false}, /* 0 while open: absent */
     {"state", "t.state", F_NUM, false},
+    /* The dates as the model gave them (ISO-8601 text) in epoch ms; NULL when absent or not a plain
+     * date-time (a zone id such as @Europe/Paris). */
+    {"due_ms", "(unixepoch(t.due_date) * 1000)", F_NUM, false},
+    {"follow_up_ms", "(unixepoch(t.follow_up_date) * 1000)", F_NUM, false},
     {"definition_key", "i.definition_key", F_NUM, true},
     {"process_id", "i.process_id", F_TEXT, true},
 };

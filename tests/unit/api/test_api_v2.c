@@ -384,10 +384,22 @@ static void test_instances(void **state) {
                    400);
   assert_non_null(strstr(s(j, "detail"), "filter.state"));
   json_object_put(j);
+  /* An end not reached is absent ($exists false), not a date of 0. */
+  snprintf(body, sizeof body, "{\"filter\":{\"processInstanceKey\":\"%s\",\"endDate\":{\"$exists\":false}}}", key);
+  assert_int_equal(call("POST", "/v2/process-instances/search", tok_viewer, body, &j), 200);
+  assert_int_equal(json_object_array_length(get(j, "items")), 1);
+  json_object_put(j);
+  assert_int_equal(call("POST", "/v2/user-tasks/search", tok_viewer,
+                        "{\"sort\":[{\"field\":\"dueDate\",\"order\":\"DESC\"},{\"field\":\"priority\"}]}", &j),
+                   200);
+  json_object_put(j);
   /* Cancel, then it is gone for commands. */
   snprintf(path, sizeof path, "/v2/process-instances/%s/cancellation", key);
   assert_int_equal(call_full("POST", path, NULL, tok_admin, NULL, "", 0, NULL, NULL, 0, NULL), 204);
   assert_int_equal(call("POST", path, tok_admin, "{}", &j), 404);
+  json_object_put(j);
+  assert_int_equal(call("POST", "/v2/process-instances/search", tok_viewer, body, &j), 200);
+  assert_int_equal(json_object_array_length(get(j, "items")), 0);
   json_object_put(j);
   snprintf(path, sizeof path, "/v2/process-instances/%s", key);
   assert_int_equal(call("GET", path, tok_viewer, NULL, &j), 200);
