@@ -70,6 +70,20 @@ static const struct api_route routes[] = {
     {"GET", "/v2/crm/groups/{}", PERM_ADMIN, api_h_group_get},
     {"DELETE", "/v2/crm/groups/{}", PERM_ADMIN, api_h_group_delete},
     {"GET", "/v2/crm/process-instances/{}/history", PERM_READ, api_h_history},
+    {"GET", "/v2/crm/record-types", PERM_RECORDS_READ, api_h_record_types},
+    {"GET", "/v2/crm/record-types/{}", PERM_RECORDS_READ, api_h_record_type_get},
+    {"PUT", "/v2/crm/record-types/{}", PERM_DESIGN, api_h_record_type_put},
+    {"POST", "/v2/crm/records/{}", PERM_RECORDS, api_h_record_create},
+    {"POST", "/v2/crm/records/{}/search", PERM_RECORDS_READ, api_h_record_search},
+    {"GET", "/v2/crm/records/{}/{}", PERM_RECORDS_READ, api_h_record_get},
+    {"PATCH", "/v2/crm/records/{}/{}", PERM_RECORDS, api_h_record_update},
+    {"DELETE", "/v2/crm/records/{}/{}", PERM_RECORDS, api_h_record_delete},
+    {"GET", "/v2/crm/records/{}/{}/history", PERM_RECORDS_READ, api_h_record_history},
+    {"GET", "/v2/crm/records/{}/{}/personal-data", PERM_ADMIN, api_h_personal_export},
+    {"POST", "/v2/crm/records/{}/{}/erasure", PERM_ADMIN, api_h_personal_erase},
+    {"POST", "/v2/crm/triggers", PERM_DESIGN, api_h_trigger_create},
+    {"GET", "/v2/crm/triggers", PERM_RECORDS_READ, api_h_trigger_list},
+    {"DELETE", "/v2/crm/triggers/{}", PERM_DESIGN, api_h_trigger_delete},
 };
 
 #define NROUTES (sizeof routes / sizeof routes[0])
@@ -380,16 +394,15 @@ const char *api_element_type(const struct api_def *d, const char *element_id) {
 
 /* ------------------------------------------------------------ dispatch */
 
-/* Whether path matches pattern; *param: the "{}" segment's start and length. */
-static bool match(const char *pattern, const char *path, const char **param, size_t *plen) {
-  *param = NULL;
-  *plen = 0;
+/* Whether path matches pattern; params[k]/plens[k]: the k-th "{}" segment (at most 2); *np: how many. */
+static bool match(const char *pattern, const char *path, const char *params[2], size_t plens[2], int *np) {
+  *np = 0;
   for (;;) {
     if (pattern[0] == '{' && pattern[1] == '}') {
       size_t n = strcspn(path, "/");
-      if (!n) return false;
-      *param = path;
-      *plen = n;
+      if (!n || *np == 2) return false;
+      params[*np] = path;
+      plens[(*np)++] = n;
       pattern += 2;
       path += n;
       continue;
@@ -407,19 +420,22 @@ bool cf_api_handle(struct cf_api *api, const struct cf_api_request *req, struct 
   const char *method = req->method ? req->method : "";
   const char *path = req->path ? req->path : "";
   char allow[64] = "";
-  char param[256];
-  /* A path that a route names word for word (/v2/process-instances/search) is that route's, not a
-   * key of the pattern beside it (/v2/process-instances/{}). */
-  bool literal = false;
-  for (size_t i = 0; i < NROUTES && !literal; i++) {
-    const char *p;
-    size_t plen;
-    literal = match(routes[i].path, path, &p, &plen) && !p;
+  char param[2][256];
+  /* The routes with the fewest "{}" that match decide: a path a route names word for word
+   * (/v2/process-instances/search) is that route's, not a key of the pattern beside it
+   * (/v2/process-instances/{}). */
+  int fewest = 3;
+  for (size_t i = 0; i < NROUTES; i++) {
+    const char *p[2];
+    size_t pl[2];
+    int np;
+    if (match(routes[i].path, path, p, pl, &np) && np < fewest) fewest = np;
   }
   for (size_t i = 0; i < NROUTES; i++) {
-    const char *p;
-    size_t plen;
-    if (!match(routes[i].path, path, &p, &plen) || (literal && p)) continue;
+    const char *p[2];
+    size_t plen[2];
+    int np;
+    if (!match(routes[i].path, path, p, plen, &np) || np != fewest) continue;
     bool head = !strcmp(method, "HEAD") && !strcmp(routes[i].method, "GET");
     if (strcmp(routes[i].method, method) && !head) {
       size_t len = strlen(allow);
@@ -428,15 +444,19 @@ bool cf_api_handle(struct cf_api *api, const struct cf_api_request *req, struct 
       continue;
     }
     struct api_ctx c = {.api = api, .req = req, .res = res, .done = done, .done_arg = done_arg, .route = (int)i};
-    if (p) {
-      if (plen >= sizeof param) {
+    for (int k = 0; k < np; k++) {
+      if (plen[k] >= sizeof param[k]) {
         cf_api_problem(res, 400, "INVALID_ARGUMENT", "the path segment is too long", path);
         record(api, (int)i, req->started, res->status);
         return true;
       }
-      memcpy(param, p, plen);
-      param[plen] = '\0';
-      c.param = param;
+      memcpy(param[k], p[k], plen[k]);
+      param[k][plen[k]] = '\0';
+    }
+    /* param: the last segment (a key: /v2/jobs/{key}/..., /v2/crm/records/{type}/{key}); param0 the first. */
+    if (np) {
+      c.param = param[np - 1];
+      c.param0 = param[0];
     }
     if (routes[i].perm != PERM_OPEN) {
       if (!api_authenticate(&c)) {
@@ -525,6 +545,7 @@ int cf_api_new(const struct cf_api_opts *o, struct cf_api **out, struct cf_error
   api->port = o->port;
   api->rt = o->rt;
   api->writer = o->writer;
+  api->crm = o->crm;
   api->no_auth = o->no_auth;
   api->long_poll_ms = o->long_poll_ms > 0 ? o->long_poll_ms : 10000;
   api->max_depth = o->max_json_depth ? o->max_json_depth : 64;

@@ -46,6 +46,9 @@ bool api_allowed(const struct api_principal *p, enum api_perm perm) {
   case PERM_DEPLOY:
   case PERM_OPERATE: return r == ROLE_ADMIN || r == ROLE_DESIGNER;
   case PERM_ADMIN: return r == ROLE_ADMIN;
+  case PERM_RECORDS_READ: return r == ROLE_ADMIN || r == ROLE_DESIGNER || r == ROLE_AGENT || r == ROLE_VIEWER;
+  case PERM_RECORDS: return r == ROLE_ADMIN || r == ROLE_DESIGNER || r == ROLE_AGENT;
+  case PERM_DESIGN: return r == ROLE_ADMIN || r == ROLE_DESIGNER;
   }
   return false;
 }

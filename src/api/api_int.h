@@ -45,6 +45,9 @@ enum api_perm {
   PERM_DEPLOY,    /* admin, designer */
   PERM_OPERATE,   /* admin, designer: start, cancel, messages, signals, incidents */
   PERM_ADMIN,     /* admin: tokens, users, groups */
+  PERM_RECORDS_READ, /* admin, designer, agent, viewer: CRM records */
+  PERM_RECORDS,   /* admin, designer, agent: change CRM records */
+  PERM_DESIGN,    /* admin, designer: triggers, record types */
   PERM_SELF       /* any authenticated principal (who am I) */
 };
 
@@ -104,6 +107,7 @@ struct cf_api {
   int port;
   struct cf_runtime *rt;
   struct cf_runtime_writer *writer;
+  struct cf_crm *crm;
   bool no_auth;
   int64_t long_poll_ms;
   size_t max_depth, max_resource;
@@ -134,7 +138,8 @@ struct api_ctx {
   cf_api_done_fn done;
   void *done_arg;
   int route;
-  const char *param;     /* the {…} segment of the path, or NULL */
+  const char *param;     /* the last {…} segment of the path, or NULL */
+  const char *param0;    /* the first (the same when there is one) */
   struct api_principal who;
 };
 
@@ -242,7 +247,7 @@ bool api_no_content(struct api_ctx *c);
 /* ------------------------------------------------------------ searches (api_search.c) */
 
 /* A Camunda field of a search filter, and how it maps to a store field. */
-enum api_ftype { FT_KEY, FT_STRING, FT_INT, FT_BOOL, FT_TIME, FT_ENUM, FT_VARS };
+enum api_ftype { FT_KEY, FT_STRING, FT_INT, FT_BOOL, FT_TIME, FT_ENUM, FT_VARS, FT_REAL };
 
 struct api_field {
   const char *name;         /* Camunda's */
@@ -347,6 +352,22 @@ bool api_h_group_list(struct api_ctx *c);
 bool api_h_group_get(struct api_ctx *c);
 bool api_h_group_delete(struct api_ctx *c);
 bool api_h_history(struct api_ctx *c);
+
+bool api_h_record_create(struct api_ctx *c);
+bool api_h_record_get(struct api_ctx *c);
+bool api_h_record_update(struct api_ctx *c);
+bool api_h_record_delete(struct api_ctx *c);
+bool api_h_record_search(struct api_ctx *c);
+bool api_h_record_history(struct api_ctx *c);
+bool api_h_record_types(struct api_ctx *c);
+bool api_h_record_type_get(struct api_ctx *c);
+bool api_h_record_type_put(struct api_ctx *c);
+bool api_h_trigger_create(struct api_ctx *c);
+bool api_h_trigger_list(struct api_ctx *c);
+bool api_h_trigger_delete(struct api_ctx *c);
+bool api_h_personal_export(struct api_ctx *c);
+bool api_h_personal_erase(struct api_ctx *c);
+
 
 /* ------------------------------------------------------------ internals of api_auth.c, api_jobs.c */
 

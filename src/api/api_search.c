@@ -121,6 +121,14 @@ static bool value_of(struct api_ctx *c, const struct api_field *f, const char *s
     }
     want = "an integer";
     break;
+  case FT_REAL:
+    if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)) {
+      out->is_real = true;
+      out->real = json_object_get_double(v);
+      return true;
+    }
+    want = "a number";
+    break;
   case FT_BOOL:
     if (json_object_is_type(v, json_type_boolean)) {
       out->num = json_object_get_boolean(v);

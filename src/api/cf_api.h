@@ -24,6 +24,7 @@
 struct cf_api;
 struct cf_runtime;
 struct cf_runtime_writer;
+struct cf_crm;
 
 struct cf_api_opts {
   const char *version;   /* crmflow's version */
@@ -32,6 +33,7 @@ struct cf_api_opts {
   const char *db;        /* the database (the API opens read-only handles of its own); NULL: no data endpoints */
   struct cf_runtime *rt; /* the writer's runtime (only its clock is read outside the writer) */
   struct cf_runtime_writer *writer;
+  struct cf_crm *crm;    /* records and triggers (/v2/crm/records, /v2/crm/triggers); NULL: none */
   bool no_auth;          /* every request acts as admin (a local trial: `serve --no-auth`) */
   int64_t long_poll_ms;  /* job activation's default long poll (requestTimeout 0); 0: 10000 */
   size_t max_json_depth; /* 0: 64 */

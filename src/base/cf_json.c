@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/cf_alloc.h"
+#include "base/cf_buf.h"
 
 /*
  * json-c clamps an integer literal beyond 64 bits to UINT64_MAX (or INT64_MIN),
@@ -292,4 +293,96 @@ struct json_object *cf_json_new_number(const char *text) {
 char *cf_json_dump(struct json_object *obj) {
   const char *s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
   return s ? cf_strdup(s) : NULL;
+}
+
+/* ------------------------------------------------------------ erasure */
+
+/* Appends src (len bytes) to out with every occurrence of one of pats (their lens) replaced by rep. */
+static void replace_all(struct cf_buf *out, const char *src, size_t len, char *const *pats, const size_t *lens,
+                        size_t n, const char *rep, size_t rep_len, size_t *count) {
+  size_t i = 0;
+  while (i < len) {
+    size_t best = 0;
+    for (size_t k = 0; k < n; k++)
+      if (lens[k] && lens[k] <= len - i && lens[k] > best && !memcmp(src + i, pats[k], lens[k])) best = lens[k];
+    if (best) {
+      cf_buf_append(out, rep, rep_len);
+      (*count)++;
+      i += best;
+    } else {
+      cf_buf_putc(out, src[i++]);
+    }
+  }
+}
+
+char *cf_str_erase(const char *s, const char *const *values, size_t n, const char *marker, size_t *count) {
+  size_t *lens = cf_calloc(n ? n : 1, sizeof *lens);
+  if (!lens) return NULL;
+  for (size_t k = 0; k < n; k++) lens[k] = values[k] ? strlen(values[k]) : 0;
+  struct cf_buf out;
+  cf_buf_init(&out);
+  replace_all(&out, s, strlen(s), (char *const *)values, lens, n, marker, strlen(marker), count);
+  cf_buf_putc(&out, '\0');
+  cf_free(lens);
+  if (out.oom) {
+    cf_buf_release(&out);
+    return NULL;
+  }
+  return cf_buf_detach(&out);
+}
+
+char *cf_json_erase_strings(const char *text, size_t len, const char *const *values, size_t n, const char *marker,
+                            size_t *count) {
+  /* The values and the marker as they appear inside a JSON string (escaped, without the quotes). */
+  char **pats = cf_calloc(n ? n : 1, sizeof *pats);
+  size_t *lens = cf_calloc(n ? n : 1, sizeof *lens);
+  struct cf_buf tmp, rep, out;
+  cf_buf_init(&tmp);
+  cf_buf_init(&rep);
+  cf_buf_init(&out);
+  bool oom = !pats || !lens;
+  for (size_t k = 0; k < n && !oom; k++) {
+    if (!values[k] || !*values[k]) continue;
+    cf_buf_reset(&tmp);
+    cf_buf_json_string(&tmp, values[k], strlen(values[k]));
+    if (tmp.oom || tmp.len < 2 || !(pats[k] = cf_malloc(tmp.len - 1))) {
+      oom = true;
+      break;
+    }
+    memcpy(pats[k], tmp.data + 1, tmp.len - 2);
+    lens[k] = tmp.len - 2;
+  }
+  cf_buf_json_string(&rep, marker, strlen(marker));
+  oom = oom || rep.oom;
+  size_t i = 0;
+  while (!oom && i < len) {
+    if (text[i] != '"') {
+      cf_buf_putc(&out, text[i++]);
+      continue;
+    }
+    /* A string token: its end, past escapes. */
+    size_t j = i + 1;
+    while (j < len && text[j] != '"') j += text[j] == '\\' ? 2 : 1;
+    if (j >= len) j = len - 1;
+    size_t after = j + 1;
+    while (after < len && (text[after] == ' ' || text[after] == '\n' || text[after] == '\t' || text[after] == '\r'))
+      after++;
+    bool key = after < len && text[after] == ':';
+    cf_buf_putc(&out, '"');
+    if (key) cf_buf_append(&out, text + i + 1, j - i - 1);
+    else replace_all(&out, text + i + 1, j - i - 1, pats, lens, n, rep.data + 1, rep.len - 2, count);
+    if (j > i && j < len && text[j] == '"') cf_buf_putc(&out, '"');
+    i = j + 1;
+  }
+  cf_buf_putc(&out, '\0');
+  for (size_t k = 0; pats && k < n; k++) cf_free(pats[k]);
+  cf_free(pats);
+  cf_free(lens);
+  cf_buf_release(&tmp);
+  cf_buf_release(&rep);
+  if (oom || out.oom) {
+    cf_buf_release(&out);
+    return NULL;
+  }
+  return cf_buf_detach(&out);
 }

@@ -37,4 +37,17 @@ struct json_object *cf_json_new_number(const char *text);
 /* Serializes obj compactly into a new string (caller frees with cf_free). NULL on oom. */
 char *cf_json_dump(struct json_object *obj);
 
+/*
+ * Personal data erasure on JSON text: in every string value of text (len
+ * bytes; member names and everything outside strings untouched), each
+ * occurrence of one of values (n plain strings) becomes marker. The text
+ * stays valid JSON of the same shape. Returns a new NUL-terminated text
+ * (cf_free) and adds the replacements to *count; NULL on oom.
+ */
+char *cf_json_erase_strings(const char *text, size_t len, const char *const *values, size_t n, const char *marker,
+                            size_t *count);
+
+/* The same on a plain string (not JSON): a new string (cf_free), NULL on oom. */
+char *cf_str_erase(const char *s, const char *const *values, size_t n, const char *marker, size_t *count);
+
 #endif

@@ -25,6 +25,7 @@
 
 #include "base/cf_time.h"
 #include "api/cf_api.h"
+#include "crm/cf_crm.h"
 #include "cli/cli.h"
 #include "http/cf_http.h"
 #include "runtime/cf_runtime.h"
@@ -120,6 +121,16 @@ static void on_batch(void *arg) {
   if (api) cf_api_notify(api);
 }
 
+/* The writer's extra housekeeping: date-relative triggers that fell due. */
+static int crm_housekeep(struct cf_runtime *rt, void *arg, size_t *done, int64_t *next_due, struct cf_error *err) {
+  struct cf_crm *crm = arg;
+  int rc = cf_crm_fire_timers(crm, rt, 256, done, err);
+  struct cf_error e2;
+  cf_error_clear(&e2);
+  if (cf_crm_next_due(crm, rt, next_due, &e2)) *next_due = INT64_MAX;
+  return rc;
+}
+
 int cf_cli_serve(int argc, char **argv) {
   struct cf_cli_opt opts[] = {
       {"--listen", true, NULL},
@@ -184,11 +195,17 @@ int cf_cli_serve(int argc, char **argv) {
   if (cf_runtime_open(&o, &rt, &err) != CF_OK)
     return cf_cli_refuse(&a, "cannot open the database %s: %s", a.db, err.msg);
   struct serve_log log = {.db = a.db};
+  struct cf_crm *crm = NULL;
+  if (cf_crm_new(&crm, &err) != CF_OK) {
+    cf_runtime_close(rt);
+    return cf_cli_refuse(&a, "%s", err.msg);
+  }
   struct cf_runtime_writer_opts wo = {.tick_ms = TICK_MS, .retention_ms = retention_ms,
                                       .on_error = log_error, .arg = &log, .on_batch = on_batch,
-                                      .max_queue = max_queue};
+                                      .max_queue = max_queue, .housekeep = crm_housekeep, .housekeep_arg = crm};
   struct cf_runtime_writer *w = NULL;
   if (cf_runtime_writer_start(rt, &wo, &w, &err) != CF_OK) {
+    cf_crm_free(crm);
     cf_runtime_close(rt);
     return cf_cli_refuse(&a, "cannot start serving %s: %s", a.db, err.msg);
   }
@@ -204,7 +221,7 @@ int cf_cli_serve(int argc, char **argv) {
     return cf_cli_usage_error(&a, "--no-auth serves loopback only (127.0.0.1 or localhost), not %s", host);
   }
   struct cf_api_opts ao = {.version = CF_VERSION, .host = host, .port = port, .db = a.db, .rt = rt, .writer = w,
-                           .no_auth = no_auth};
+                           .crm = crm, .no_auth = no_auth};
   struct cf_api *api = NULL;
   struct cf_http *http = NULL;
   struct cf_http_opts ho = {.host = host, .port = port, .max_body = max_body};
@@ -219,6 +236,7 @@ int cf_cli_serve(int argc, char **argv) {
     cf_runtime_writer_stop(w);
     __atomic_store_n(&notify_api, NULL, __ATOMIC_RELEASE);
     cf_api_free(api);
+    cf_crm_free(crm);
     cf_runtime_close(rt);
     return cf_cli_refuse(&a, "%s", err.msg[0] ? err.msg : "out of memory");
   }
@@ -239,6 +257,7 @@ int cf_cli_serve(int argc, char **argv) {
   cf_runtime_writer_stop(w);  /* finishes what was queued */
   __atomic_store_n(&notify_api, NULL, __ATOMIC_RELEASE);
   cf_api_free(api);
+  cf_crm_free(crm);
   cf_runtime_close(rt);
   fprintf(stderr, "crmflow: stopped serving %s (%s)\n", a.db, sig == SIGINT ? "SIGINT" : "SIGTERM");
   return 0;

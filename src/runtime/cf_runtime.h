@@ -71,6 +71,18 @@ int cf_runtime_batch_begin(struct cf_runtime *rt, struct cf_error *err);
 int cf_runtime_batch_commit(struct cf_runtime *rt, struct cf_error *err);
 void cf_runtime_batch_rollback(struct cf_runtime *rt);
 
+/* An operation's function: runtime calls that commit or are undone together. */
+typedef int (*cf_runtime_op_fn)(struct cf_runtime *rt, void *arg, struct cf_error *err);
+
+/*
+ * Runs fn(rt, arg) as one operation: inside an open batch, a savepoint of its
+ * own (undone alone when fn fails); else a transaction of its own. Called
+ * from inside an operation, fn joins it. For callers above the runtime that
+ * combine several runtime calls into one all-or-nothing change (a record and
+ * the instances its triggers start).
+ */
+int cf_runtime_run(struct cf_runtime *rt, cf_runtime_op_fn fn, void *arg, struct cf_error *err);
+
 /* ------------------------------------------------------------ deployments */
 
 struct cf_runtime_deployed {
@@ -180,6 +192,16 @@ int cf_runtime_correlate(struct cf_runtime *rt, const char *name, const char *co
                          const struct cf_feel_value *variables, uint64_t *message_key, uint64_t *instance_key,
                          struct cf_error *err);
 
+/*
+ * Personal data erasure in an instance: every variable value (at any
+ * depth, in every scope) and every value in its history that is one of
+ * values (strings) becomes marker, the instance's state stays whole, and
+ * an event PERSONAL_DATA_ERASED records it. *replaced (may be NULL) counts
+ * the values replaced in the state.
+ */
+int cf_runtime_erase_values(struct cf_runtime *rt, uint64_t instance_key, const char *const *values, size_t n,
+                            const char *marker, size_t *replaced, struct cf_error *err);
+
 /* Broadcasts a signal to every waiting subscription and signal start event; *reached may be NULL. */
 int cf_runtime_broadcast(struct cf_runtime *rt, const char *name, const struct cf_feel_value *variables,
                          size_t *reached, struct cf_error *err);
@@ -225,8 +247,6 @@ void cf_runtime_stats(const struct cf_runtime *rt, struct cf_runtime_stats *out)
  */
 struct cf_runtime_writer;
 
-typedef int (*cf_runtime_op_fn)(struct cf_runtime *rt, void *arg, struct cf_error *err);
-
 struct cf_runtime_writer_opts {
   size_t max_batch;           /* operations per batch; 0: 1024 */
   int64_t retention_ms;       /* > 0: prune instances ended longer ago than this */
@@ -238,6 +258,11 @@ struct cf_runtime_writer_opts {
    * (jobs may have become available: the API's long polls look again). NULL: none. */
   void (*on_batch)(void *arg);
   void *batch_arg;
+  /* More housekeeping (the crm layer's date-relative triggers): called between batches inside a
+   * batch of its own, at least every tick; *done: how much it did (instances it may have started);
+   * *next_due_ms (INT64_MAX: nothing) shortens the sleep. */
+  int (*housekeep)(struct cf_runtime *rt, void *arg, size_t *done, int64_t *next_due_ms, struct cf_error *err);
+  void *housekeep_arg;
 };
 
 /* Done callback of an asynchronous submit: on the writer's thread, once the batch is durable (rc 0)

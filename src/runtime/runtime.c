@@ -748,6 +748,10 @@ static void undo(struct cf_runtime *rt, uint64_t first_op) {
   rt_queue_clear(rt);
 }
 
+int cf_runtime_run(struct cf_runtime *rt, cf_runtime_op_fn fn, void *arg, struct cf_error *err) {
+  return rt_run(rt, fn, arg, err);
+}
+
 int rt_run(struct cf_runtime *rt, cf_runtime_op_fn fn, void *arg, struct cf_error *err) {
   /* Called from inside an operation (the writer runs a function that calls the public API): part of
    * that operation, which routes, commits or undoes it whole. */
@@ -1451,5 +1455,71 @@ int cf_runtime_prune(struct cf_runtime *rt, int64_t before_ms, size_t *removed, 
     total += r;
   } while (!rc && r > 0);
   if (removed) *removed = total;
+  return rc;
+}
+
+/* ================================================================ personal data erasure */
+
+struct erase_arg {
+  uint64_t key;
+  const char *const *values;
+  size_t n;
+  const char *marker;
+  size_t replaced;
+};
+
+static int erase_op(struct cf_runtime *rt, void *arg, struct cf_error *err) {
+  struct erase_arg *a = arg;
+  struct rt_inst *ri;
+  int rc = rt_load(rt, a->key, &ri, err);
+  if (rc) return rc;
+  cf_buf_reset(&rt->buf);
+  if (cf_engine_instance_save(ri->inst, &rt->buf) || rt->buf.oom) return oom(err);
+  size_t count = 0;
+  char *text = cf_json_erase_strings(rt->buf.data, rt->buf.len, a->values, a->n, a->marker, &count);
+  if (!text) return oom(err);
+  if (count) {
+    struct cf_engine_instance *inst = cf_engine_instance_load(ri->m->model, text, strlen(text), err);
+    if (!inst) {
+      cf_free(text);
+      return err->code ? err->code : CF_EINTERNAL;
+    }
+    cf_engine_instance_free(ri->inst);
+    ri->inst = inst;
+  }
+  cf_free(text);
+  a->replaced = count;
+  /* The history: the same values become the marker there. */
+  struct cf_buf vals;
+  cf_buf_init(&vals);
+  cf_buf_putc(&vals, '[');
+  for (size_t i = 0; i < a->n; i++) {
+    if (i) cf_buf_putc(&vals, ',');
+    cf_buf_json_string(&vals, a->values[i], strlen(a->values[i]));
+  }
+  cf_buf_puts(&vals, "]");
+  cf_buf_putc(&vals, '\0');
+  if (vals.oom) rc = oom(err);
+  if (!rc) rc = rt->ops->history_erase(rt->st, a->key, vals.data, a->marker, NULL, err);
+  cf_buf_release(&vals);
+  if (rc) return rc;
+  /* The state written again (a row version further), and the erasure recorded. */
+  struct cf_engine_output out;
+  cf_engine_output_init(&out);
+  rc = persist(rt, ri, &out, NULL, err);
+  cf_engine_output_release(&out);
+  if (rc) return rc;
+  char detail[64];
+  snprintf(detail, sizeof detail, "%zu values", count);
+  struct cf_store_event ev = {.instance_key = a->key, .at_ms = rt->now_ms, .kind = "PERSONAL_DATA_ERASED",
+                              .key = a->key, .detail = detail, .actor = rt->actor};
+  return rt->ops->history_append(rt->st, &ev, 1, err);
+}
+
+int cf_runtime_erase_values(struct cf_runtime *rt, uint64_t instance_key, const char *const *values, size_t n,
+                            const char *marker, size_t *replaced, struct cf_error *err) {
+  struct erase_arg a = {.key = instance_key, .values = values, .n = n, .marker = marker ? marker : "[erased]"};
+  int rc = rt_run(rt, erase_op, &a, err);
+  if (!rc && replaced) *replaced = a.replaced;
   return rc;
 }

@@ -106,6 +106,28 @@ static int64_t housekeeping(struct cf_runtime_writer *w) {
     fired_total += fired;
   } while (fired == 256);
   if (cf_runtime_expire_messages(rt, NULL, &err)) report(w, &err);
+  int64_t extra_due = INT64_MAX;
+  if (w->o.housekeep) {
+    /* The caller's housekeeping (date-relative triggers) in a batch of its own. */
+    cf_error_clear(&err);
+    if (cf_runtime_batch_begin(rt, &err)) {
+      report(w, &err);
+    } else {
+      size_t done = 0;
+      int rc = w->o.housekeep(rt, w->o.housekeep_arg, &done, &extra_due, &err);
+      if (rc) {
+        report(w, &err);
+        failed = true;
+      }
+      cf_error_clear(&err);
+      if (cf_runtime_batch_commit(rt, &err)) {
+        report(w, &err);
+        failed = true;
+      } else if (!rc) {
+        fired_total += done; /* it may have started instances: jobs for the waiting */
+      }
+    }
+  }
   int64_t now = cf_runtime_now(rt);
   if (w->o.retention_ms > 0 && now - w->last_prune_ms >= 60000) {
     w->last_prune_ms = now;
@@ -114,7 +136,9 @@ static int64_t housekeeping(struct cf_runtime_writer *w) {
   }
   int64_t due;
   int64_t sleep = w->o.tick_ms;
-  if (cf_runtime_next_due(rt, &due, &err) == CF_OK && due != INT64_MAX) {
+  if (cf_runtime_next_due(rt, &due, &err) != CF_OK) due = INT64_MAX;
+  if (extra_due < due) due = extra_due;
+  if (due != INT64_MAX) {
     int64_t until = due - cf_runtime_now(rt);
     /* A timer that is due yet did not fire is tried again a little later, not at once: one that keeps
      * failing (or the database refusing the batch) would spin the thread and flood the log. */

@@ -246,6 +246,8 @@ struct cf_store_task_filter {
  *   definitions: key process_id version version_tag resource_name deployment_key latest
  *   jobs:        key instance_key element_instance_key element_id type retries state worker
  *                definition_key process_id
+ *   records:     key type version created_ms updated_ms created_by updated_by  field:NAME
+ *                (field:NAME: the field's JSON value; text fields compare as text, numbers as numbers)
  * var:NAME compares the JSON text of the variable's value ("\"A-1\"", "42").
  * Sort fields: the same names except var:; every sort ends with key ascending.
  */
@@ -254,7 +256,8 @@ enum cf_store_entity {
   CF_STORE_USER_TASKS,
   CF_STORE_INCIDENTS,
   CF_STORE_DEFINITIONS,
-  CF_STORE_JOBS
+  CF_STORE_JOBS,
+  CF_STORE_RECORDS
 };
 
 enum cf_store_qop {
@@ -269,6 +272,8 @@ struct cf_store_qvalue {
   bool is_text;
   int64_t num;
   const char *text;
+  bool is_real;            /* a decimal (record fields, variables): compared as a number, real */
+  double real;
 };
 
 struct cf_store_qcond {
@@ -308,6 +313,7 @@ struct cf_store_result {
   struct cf_store_incident *incidents;
   struct cf_store_definition *definitions;
   struct cf_store_job *jobs;
+  struct cf_store_record *records;
   size_t n;
   uint64_t total;
 };
@@ -343,6 +349,59 @@ struct cf_store_group {
 void cf_store_token_release(struct cf_store_token *t);
 void cf_store_user_release(struct cf_store_user *u);
 void cf_store_group_release(struct cf_store_group *g);
+
+/* ------------------------------------------------------------ CRM records (src/crm/ above) */
+
+/* A CRM record: its fields a JSON object whose shape the crm layer's schema checks (the store
+ * keeps what it is given). */
+struct cf_store_record {
+  uint64_t key;
+  char *type;              /* "lead", "order", a custom type... */
+  int64_t version;         /* 1 when created, + 1 by every update */
+  char *fields;            /* JSON object */
+  int64_t created_ms, updated_ms;
+  char *created_by, *updated_by;
+};
+
+/* One change of a record, kept until the record's history is pruned. */
+struct cf_store_record_change {
+  uint64_t record_key;
+  char *type;
+  int64_t at_ms;
+  char *by;                /* the actor: "api:NAME", "cli", "job:KEY" ... */
+  char *kind;              /* "create", "update", "delete", "erase" */
+  char *changes;           /* JSON {field: {"from": v, "to": v}} */
+};
+
+/* A record type's schema (the crm layer's JSON), built-in types included once customised. */
+struct cf_store_record_type {
+  char *name;
+  char *schema;            /* JSON */
+  int64_t updated_ms;
+};
+
+/* A trigger: its definition as the crm layer's JSON. */
+struct cf_store_trigger {
+  uint64_t key;
+  char *name;              /* unique */
+  char *record_type;
+  char *definition;        /* JSON */
+  int64_t created_ms;
+};
+
+/* A date-relative trigger's timer for one record (at most one per trigger and record). */
+struct cf_store_crm_timer {
+  uint64_t trigger_key;
+  uint64_t record_key;
+  char *record_type;
+  int64_t due_ms;
+};
+
+void cf_store_record_release(struct cf_store_record *r);
+void cf_store_record_change_release(struct cf_store_record_change *c);
+void cf_store_record_type_release(struct cf_store_record_type *t);
+void cf_store_trigger_release(struct cf_store_trigger *t);
+void cf_store_crm_timer_release(struct cf_store_crm_timer *t);
 
 /* ------------------------------------------------------------ the backend table */
 
@@ -462,6 +521,10 @@ struct cf_store_ops {
                         struct cf_error *err);
   int (*history_list)(struct cf_store *s, uint64_t instance_key, struct cf_store_event **out,
                       size_t *n, struct cf_error *err);
+  /* Personal data erasure: in every history event of the instance, each JSON string equal to one of
+   * values (a JSON array of strings) becomes marker; *replaced counts them (may be NULL). */
+  int (*history_erase)(struct cf_store *s, uint64_t instance_key, const char *values, const char *marker,
+                       size_t *replaced, struct cf_error *err);
   /* --- searches and single rows for the API */
   int (*search)(struct cf_store *s, const struct cf_store_query *q, struct cf_store_result *out,
                 struct cf_error *err);
@@ -485,6 +548,58 @@ struct cf_store_ops {
   int (*group_list)(struct cf_store *s, struct cf_store_group **out, size_t *n, struct cf_error *err);
   /* Also removes the group from every user's groups. */
   int (*group_delete)(struct cf_store *s, const char *name, struct cf_error *err);
+
+  /* --- CRM records. Write calls join the caller's transaction (or run in one of their own). */
+  /* r->key given (reserve_keys); r->version is stored as given. A key that exists: CF_ECONFLICT. */
+  int (*record_insert)(struct cf_store *s, const struct cf_store_record *r, struct cf_error *err);
+  /* Replaces fields, updated_ms, updated_by and sets version = expected_version + 1, if the row of that
+   * type and key has expected_version: else CF_ECONFLICT (CF_ENOTFOUND: no such record). */
+  int (*record_update)(struct cf_store *s, const struct cf_store_record *r, int64_t expected_version,
+                       struct cf_error *err);
+  int (*record_get)(struct cf_store *s, const char *type, uint64_t key, struct cf_store_record *out,
+                    struct cf_error *err);
+  /* Removes the record and its unique values (its history stays). CF_ENOTFOUND: none. */
+  int (*record_delete)(struct cf_store *s, const char *type, uint64_t key, struct cf_error *err);
+  /* Claims value (text) of a unique field for a record; value NULL releases the record's claim on
+   * that field. Taken by another record of the type: CF_ECONFLICT with err naming the holder's key. */
+  int (*record_unique)(struct cf_store *s, const char *type, const char *field, const char *value,
+                       uint64_t record_key, struct cf_error *err);
+  int (*record_change_append)(struct cf_store *s, const struct cf_store_record_change *c,
+                              struct cf_error *err);
+  /* A record's changes, oldest first (also after the record was deleted). */
+  int (*record_history)(struct cf_store *s, uint64_t record_key, struct cf_store_record_change **out,
+                        size_t *n, struct cf_error *err);
+  /* Rewrites every stored change of a record with fields replaced: for each name in the JSON array
+   * fields, "from" and "to" values become marker (a JSON string) in its history. */
+  int (*record_history_erase)(struct cf_store *s, uint64_t record_key, const char *fields, const char *marker,
+                              struct cf_error *err);
+
+  int (*record_type_put)(struct cf_store *s, const struct cf_store_record_type *t, struct cf_error *err);
+  int (*record_type_list)(struct cf_store *s, struct cf_store_record_type **out, size_t *n,
+                          struct cf_error *err);
+
+  /* A trigger name that exists: CF_ECONFLICT. */
+  int (*trigger_insert)(struct cf_store *s, const struct cf_store_trigger *t, struct cf_error *err);
+  /* Every trigger, by key. */
+  int (*trigger_list)(struct cf_store *s, struct cf_store_trigger **out, size_t *n, struct cf_error *err);
+  /* Also removes its enrollments and timers. CF_ENOTFOUND: none. */
+  int (*trigger_delete)(struct cf_store *s, uint64_t key, struct cf_error *err);
+  /* Records that a trigger started an instance for a record. */
+  int (*enrollment_insert)(struct cf_store *s, uint64_t trigger_key, uint64_t record_key, uint64_t instance_key,
+                           int64_t at_ms, struct cf_error *err);
+  /* How often the trigger started an instance for the record, and whether one of them is active. */
+  int (*enrollment_find)(struct cf_store *s, uint64_t trigger_key, uint64_t record_key, size_t *count,
+                         bool *active, struct cf_error *err);
+  /* Inserts or replaces (by trigger and record); due_ms < 0 removes it. */
+  int (*crm_timer_set)(struct cf_store *s, const struct cf_store_crm_timer *t, struct cf_error *err);
+  /* Timers due at or before now, earliest first. */
+  int (*crm_timers_due)(struct cf_store *s, int64_t now_ms, size_t max, struct cf_store_crm_timer **out,
+                        size_t *n, struct cf_error *err);
+  /* The earliest timer's due time, or INT64_MAX. */
+  int (*crm_timer_next)(struct cf_store *s, int64_t *due_ms, struct cf_error *err);
+  /* A small named state of the crm layer (round-robin positions...): value NULL when absent. */
+  int (*crm_state_get)(struct cf_store *s, const char *name, char **value, struct cf_error *err);
+  int (*crm_state_put)(struct cf_store *s, const char *name, const char *value, struct cf_error *err);
 
   /* Removes ended instances (and their history and side rows) that ended before before_ms, at most
    * batch of them (0: 1000), oldest first; *removed says how many. Call again until it is 0. */

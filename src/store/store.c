@@ -114,12 +114,14 @@ void cf_store_result_release(struct cf_store_result *r) {
     if (r->incidents) cf_store_incident_release(&r->incidents[i]);
     if (r->definitions) cf_store_definition_release(&r->definitions[i]);
     if (r->jobs) cf_store_job_release(&r->jobs[i]);
+    if (r->records) cf_store_record_release(&r->records[i]);
   }
   cf_free(r->instances);
   cf_free(r->tasks);
   cf_free(r->incidents);
   cf_free(r->definitions);
   cf_free(r->jobs);
+  cf_free(r->records);
   memset(r, 0, sizeof *r);
 }
 
@@ -147,4 +149,43 @@ void cf_store_group_release(struct cf_store_group *g) {
   cf_free(g->name);
   cf_free(g->display_name);
   memset(g, 0, sizeof *g);
+}
+
+void cf_store_record_release(struct cf_store_record *r) {
+  if (!r) return;
+  cf_free(r->type);
+  cf_free(r->fields);
+  cf_free(r->created_by);
+  cf_free(r->updated_by);
+  memset(r, 0, sizeof *r);
+}
+
+void cf_store_record_change_release(struct cf_store_record_change *c) {
+  if (!c) return;
+  cf_free(c->type);
+  cf_free(c->by);
+  cf_free(c->kind);
+  cf_free(c->changes);
+  memset(c, 0, sizeof *c);
+}
+
+void cf_store_record_type_release(struct cf_store_record_type *t) {
+  if (!t) return;
+  cf_free(t->name);
+  cf_free(t->schema);
+  memset(t, 0, sizeof *t);
+}
+
+void cf_store_trigger_release(struct cf_store_trigger *t) {
+  if (!t) return;
+  cf_free(t->name);
+  cf_free(t->record_type);
+  cf_free(t->definition);
+  memset(t, 0, sizeof *t);
+}
+
+void cf_store_crm_timer_release(struct cf_store_crm_timer *t) {
+  if (!t) return;
+  cf_free(t->record_type);
+  memset(t, 0, sizeof *t);
 }

@@ -17,9 +17,10 @@
  *   hot path.
  * - Migrations: numbered, in schema_version; each runs in one transaction.
  *
- * This file and its siblings store_sqlite_search.c (searches) and
- * store_sqlite_auth.c (principals), sharing store_sqlite_int.h, are the only
- * ones that talk to SQLite (tests/check_layers.sh).
+ * This file and its siblings store_sqlite_search.c (searches),
+ * store_sqlite_auth.c (principals) and store_sqlite_crm.c (CRM records),
+ * sharing store_sqlite_int.h, are the only ones that talk to SQLite
+ * (tests/check_layers.sh).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -141,6 +142,39 @@ static const char *const migrations[] = {
     " password_hash TEXT, groups_json TEXT NOT NULL DEFAULT '[]', created_ms INTEGER NOT NULL);"
     " CREATE TABLE crm_groups(name TEXT PRIMARY KEY, display_name TEXT,"
     " created_ms INTEGER NOT NULL);",
+
+    /* 6: the CRM layer (store_sqlite_crm.c). Records of every type in one table, fields a JSON
+     * object: searches always name a type, so (type, key) gives a type's records in key order and
+     * (type, updated_ms) the recently changed ones. Unique field values are claimed in
+     * record_unique, whose primary key is the uniqueness (any number of unique fields per type,
+     * no index per field); record_unique_record finds a record's claims to release them. The
+     * history of changes (actor, not BY, a keyword) outlives the record. An enrollment is not
+     * unique: a trigger may start a record's process again (its count is what is asked). A
+     * trigger's date-relative timer is one per (trigger, record), found by due_ms. */
+    "CREATE TABLE records(key INTEGER PRIMARY KEY, type TEXT NOT NULL, version INTEGER NOT NULL,"
+    " fields TEXT NOT NULL, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
+    " created_by TEXT, updated_by TEXT);"
+    " CREATE INDEX records_type ON records(type, key);"
+    " CREATE INDEX records_updated ON records(type, updated_ms);"
+    " CREATE TABLE record_unique(type TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL,"
+    " record_key INTEGER NOT NULL, PRIMARY KEY (type, field, value)) WITHOUT ROWID;"
+    " CREATE INDEX record_unique_record ON record_unique(record_key, field);"
+    " CREATE TABLE record_changes(id INTEGER PRIMARY KEY, record_key INTEGER NOT NULL,"
+    " type TEXT NOT NULL, at_ms INTEGER NOT NULL, actor TEXT, kind TEXT NOT NULL,"
+    " changes TEXT NOT NULL);"
+    " CREATE INDEX record_changes_record ON record_changes(record_key, id);"
+    " CREATE TABLE record_types(name TEXT PRIMARY KEY, schema TEXT NOT NULL,"
+    " updated_ms INTEGER NOT NULL);"
+    " CREATE TABLE triggers(key INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    " record_type TEXT NOT NULL, definition TEXT NOT NULL, created_ms INTEGER NOT NULL);"
+    " CREATE TABLE trigger_enrollments(trigger_key INTEGER NOT NULL, record_key INTEGER NOT NULL,"
+    " instance_key INTEGER NOT NULL, at_ms INTEGER NOT NULL);"
+    " CREATE INDEX trigger_enrollments_find ON trigger_enrollments(trigger_key, record_key);"
+    " CREATE TABLE crm_timers(trigger_key INTEGER NOT NULL, record_key INTEGER NOT NULL,"
+    " record_type TEXT NOT NULL, due_ms INTEGER NOT NULL, PRIMARY KEY (trigger_key, record_key))"
+    " WITHOUT ROWID;"
+    " CREATE INDEX crm_timers_due ON crm_timers(due_ms);"
+    " CREATE TABLE crm_state(name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -2074,5 +2108,26 @@ const struct cf_store_ops cf_store_sqlite = {
     .group_get = cf__store_sqlite_group_get,
     .group_list = cf__store_sqlite_group_list,
     .group_delete = cf__store_sqlite_group_delete,
+    .record_insert = cf__store_sqlite_record_insert,
+    .record_update = cf__store_sqlite_record_update,
+    .record_get = cf__store_sqlite_record_get,
+    .record_delete = cf__store_sqlite_record_delete,
+    .record_unique = cf__store_sqlite_record_unique,
+    .record_change_append = cf__store_sqlite_record_change_append,
+    .record_history = cf__store_sqlite_record_history,
+    .record_history_erase = cf__store_sqlite_record_history_erase,
+    .history_erase = cf__store_sqlite_history_erase,
+    .record_type_put = cf__store_sqlite_record_type_put,
+    .record_type_list = cf__store_sqlite_record_type_list,
+    .trigger_insert = cf__store_sqlite_trigger_insert,
+    .trigger_list = cf__store_sqlite_trigger_list,
+    .trigger_delete = cf__store_sqlite_trigger_delete,
+    .enrollment_insert = cf__store_sqlite_enrollment_insert,
+    .enrollment_find = cf__store_sqlite_enrollment_find,
+    .crm_timer_set = cf__store_sqlite_crm_timer_set,
+    .crm_timers_due = cf__store_sqlite_crm_timers_due,
+    .crm_timer_next = cf__store_sqlite_crm_timer_next,
+    .crm_state_get = cf__store_sqlite_crm_state_get,
+    .crm_state_put = cf__store_sqlite_crm_state_put,
     .prune = sq_prune,
 };

@@ -2,8 +2,8 @@
  * The SQLite backend's private parts, shared between its files:
  * store_sqlite.c (the handle, transactions, the runtime's reads and writes),
  * store_sqlite_search.c (searches, single rows for the API, the cache of
- * statements prepared from generated SQL) and store_sqlite_auth.c
- * (principals). Nothing outside src/store/ includes this; only files named
+ * statements prepared from generated SQL), store_sqlite_auth.c (principals)
+ * and store_sqlite_crm.c (the CRM layer's records, triggers and timers). Nothing outside src/store/ includes this; only files named
  * *sqlite* may (tests/check_layers.sh), as it brings in sqlite3.h.
  *
  * The handle (struct cf_store) stays defined in store_sqlite.c: the other
@@ -55,6 +55,9 @@ bool cf__store_sqlite_read_instance(sqlite3_stmt *st, void *row);
 bool cf__store_sqlite_read_job(sqlite3_stmt *st, void *row);
 bool cf__store_sqlite_read_task(sqlite3_stmt *st, void *row);
 bool cf__store_sqlite_read_incident(sqlite3_stmt *st, void *row);
+/* store_sqlite_crm.c: columns key, type, version, fields, created_ms, updated_ms, created_by,
+ * updated_by. */
+bool cf__store_sqlite_read_record(sqlite3_stmt *st, void *row);
 
 /* A TEXT column as a new string (NULL for NULL; *ok false when out of memory). */
 char *cf__store_sqlite_col_str(sqlite3_stmt *st, int i, bool *ok);
@@ -71,9 +74,9 @@ int cf__store_sqlite_fetch_all(struct cf_store *s, sqlite3_stmt *st, size_t sz,
 
 /*
  * Statements prepared from SQL text that is not in store_sqlite.c's fixed
- * list (a search's generated SQL, the API's reads, the principals), kept per
- * handle keyed by the text: a search of a shape seen before reuses its
- * statement and only binds again. A small cache (CF__SQLITE_CACHE_SIZE),
+ * list (a search's generated SQL, the API's reads, the principals, the CRM
+ * records), kept per handle keyed by the text: a search of a shape seen
+ * before reuses its statement and only binds again. A small cache (CF__SQLITE_CACHE_SIZE),
  * the least recently used statement finalized to make room.
  *
  * cached() hands out a reset statement owned by the cache: the caller binds
@@ -121,5 +124,51 @@ int cf__store_sqlite_group_get(struct cf_store *s, const char *name, struct cf_s
 int cf__store_sqlite_group_list(struct cf_store *s, struct cf_store_group **out, size_t *n,
                                 struct cf_error *err);
 int cf__store_sqlite_group_delete(struct cf_store *s, const char *name, struct cf_error *err);
+
+/* store_sqlite_crm.c */
+int cf__store_sqlite_record_insert(struct cf_store *s, const struct cf_store_record *r,
+                                   struct cf_error *err);
+int cf__store_sqlite_record_update(struct cf_store *s, const struct cf_store_record *r,
+                                   int64_t expected_version, struct cf_error *err);
+int cf__store_sqlite_record_get(struct cf_store *s, const char *type, uint64_t key,
+                                struct cf_store_record *out, struct cf_error *err);
+int cf__store_sqlite_record_delete(struct cf_store *s, const char *type, uint64_t key,
+                                   struct cf_error *err);
+int cf__store_sqlite_record_unique(struct cf_store *s, const char *type, const char *field,
+                                   const char *value, uint64_t record_key, struct cf_error *err);
+int cf__store_sqlite_record_change_append(struct cf_store *s, const struct cf_store_record_change *c,
+                                          struct cf_error *err);
+int cf__store_sqlite_record_history(struct cf_store *s, uint64_t record_key,
+                                    struct cf_store_record_change **out, size_t *n,
+                                    struct cf_error *err);
+int cf__store_sqlite_history_erase(struct cf_store *s, uint64_t instance_key, const char *values, const char *marker,
+                                   size_t *replaced, struct cf_error *err);
+int cf__store_sqlite_record_history_erase(struct cf_store *s, uint64_t record_key,
+                                          const char *fields, const char *marker,
+                                          struct cf_error *err);
+int cf__store_sqlite_record_type_put(struct cf_store *s, const struct cf_store_record_type *t,
+                                     struct cf_error *err);
+int cf__store_sqlite_record_type_list(struct cf_store *s, struct cf_store_record_type **out,
+                                      size_t *n, struct cf_error *err);
+int cf__store_sqlite_trigger_insert(struct cf_store *s, const struct cf_store_trigger *t,
+                                    struct cf_error *err);
+int cf__store_sqlite_trigger_list(struct cf_store *s, struct cf_store_trigger **out, size_t *n,
+                                  struct cf_error *err);
+int cf__store_sqlite_trigger_delete(struct cf_store *s, uint64_t key, struct cf_error *err);
+int cf__store_sqlite_enrollment_insert(struct cf_store *s, uint64_t trigger_key,
+                                       uint64_t record_key, uint64_t instance_key, int64_t at_ms,
+                                       struct cf_error *err);
+int cf__store_sqlite_enrollment_find(struct cf_store *s, uint64_t trigger_key, uint64_t record_key,
+                                     size_t *count, bool *active, struct cf_error *err);
+int cf__store_sqlite_crm_timer_set(struct cf_store *s, const struct cf_store_crm_timer *t,
+                                   struct cf_error *err);
+int cf__store_sqlite_crm_timers_due(struct cf_store *s, int64_t now_ms, size_t max,
+                                    struct cf_store_crm_timer **out, size_t *n,
+                                    struct cf_error *err);
+int cf__store_sqlite_crm_timer_next(struct cf_store *s, int64_t *due_ms, struct cf_error *err);
+int cf__store_sqlite_crm_state_get(struct cf_store *s, const char *name, char **value,
+                                   struct cf_error *err);
+int cf__store_sqlite_crm_state_put(struct cf_store *s, const char *name, const char *value,
+                                   struct cf_error *err);
 
 #endif

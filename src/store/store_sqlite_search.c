@@ -18,6 +18,10 @@
  *   -> '$."NAME"'), NAME bound (the path built in SQL by json_quote). A number
  *   compared with =, <>, <, <=, >, >= is compared as a number (42 = 42.0),
  *   with variables that hold numbers only; text values compare JSON text.
+ * - field:NAME (records) is the record field's SQL value (fields ->> '$."NAME"'):
+ *   text compares as text, numbers (and booleans, as 1/0) as numbers; a
+ *   record is sorted by it too (absent first). A search that names no type
+ *   finds every type's records; records_type (type, key) serves one that does.
  * - NEQ and NOT_IN hold for a field that is not set (NULL): an unassigned
  *   task is "not assigned to bob".
  * - total: the page's rows tell it when the page is not full (no second
@@ -152,6 +156,7 @@ struct entity {
   size_t row_size;
   bool (*read)(sqlite3_stmt *, void *);
   void (*release)(void *);
+  const char *doc;      /* the JSON object of field:NAME (records' fields), or NULL: none */
 };
 
 #define NFIELDS(a) (sizeof a / sizeof a[0])
@@ -216,6 +221,16 @@ static const struct field definition_fields[] = {
                " WHERE e.process_id = d.process_id))", F_NUM, false},
 };
 
+static const struct field record_fields[] = {
+    {"key", "r.key", F_NUM, false},
+    {"type", "r.type", F_TEXT, false},
+    {"version", "r.version", F_NUM, false},
+    {"created_ms", "r.created_ms", F_NUM, false},
+    {"updated_ms", "r.updated_ms", F_NUM, false},
+    {"created_by", "r.created_by", F_TEXT, false},
+    {"updated_by", "r.updated_by", F_TEXT, false},
+};
+
 static const struct field job_fields[] = {
     {"key", "j.key", F_NUM, false},
     {"instance_key", "j.instance_key", F_NUM, false},
@@ -268,6 +283,7 @@ static void rel_task(void *r) { cf_store_user_task_release(r); }
 static void rel_incident(void *r) { cf_store_incident_release(r); }
 static void rel_definition(void *r) { cf_store_definition_release(r); }
 static void rel_job(void *r) { cf_store_job_release(r); }
+static void rel_record(void *r) { cf_store_record_release(r); }
 
 static const struct entity entities[] = {
     [CF_STORE_INSTANCES] = {"instances", "instances i", NULL, false, "i.key",
@@ -296,6 +312,14 @@ static const struct entity entities[] = {
                        " j.headers, j.error_message",
                        NULL, job_fields, NFIELDS(job_fields), sizeof(struct cf_store_job),
                        cf__store_sqlite_read_job, rel_job},
+    /* records_type (type, key) gives a type's records in key order. */
+    [CF_STORE_RECORDS] = {.what = "records", .from = "records r", .key = "r.key",
+                          .cols = "r.key, r.type, r.version, r.fields, r.created_ms, r.updated_ms,"
+                                  " r.created_by, r.updated_by",
+                          .fields = record_fields, .nfields = NFIELDS(record_fields),
+                          .row_size = sizeof(struct cf_store_record),
+                          .read = cf__store_sqlite_read_record, .release = rel_record,
+                          .doc = "r.fields"},
 };
 
 /* ------------------------------------------------------------ compiling a query */
@@ -306,6 +330,8 @@ struct param {
   int64_t num;
   const char *text;
   char *owned;
+  bool is_real;
+  double real;
 };
 
 struct compiler {
@@ -389,8 +415,9 @@ static char *glob_pattern(const char *pat) {
 /* A value as a parameter for a var: IN list: the JSON text of a number is its digits. */
 static struct param var_text_param(const struct cf_store_qvalue *v) {
   if (v->is_text) return (struct param){.is_text = true, .text = v->text};
-  char tmp[32];
-  snprintf(tmp, sizeof tmp, "%lld", (long long)v->num);
+  char tmp[40];
+  if (v->is_real) snprintf(tmp, sizeof tmp, "%.17g", v->real);
+  else snprintf(tmp, sizeof tmp, "%lld", (long long)v->num);
   char *d = cf_strdup(tmp);
   return (struct param){.is_text = true, .text = d, .owned = d};
 }
@@ -405,7 +432,8 @@ static void put_list(struct compiler *c, const struct cf_store_qcond *q, bool va
     const struct cf_store_qvalue *v = &q->values[k < q->nvalues ? k : q->nvalues - 1];
     if (k) cf_buf_putc(&c->where, ',');
     struct param p = var ? var_text_param(v)
-                         : (struct param){.is_text = v->is_text, .num = v->num, .text = v->text};
+                         : (struct param){.is_text = v->is_text, .num = v->num, .text = v->text,
+                                          .is_real = v->is_real, .real = v->real};
     if (var && !p.text) {
       c->r = cf_error_set(c->err, CF_ENOMEM, "searching %s: out of memory", c->e->what);
       break;
@@ -526,40 +554,55 @@ static void compile_plain(struct compiler *c, const struct cf_store_qcond *q, co
   default:
     cf_buf_printf(w, "%s%s", x, cmp_sql(q->op));
   }
-  put_param(c, (struct param){.is_text = v->is_text, .num = v->num, .text = v->text});
+  put_param(c, (struct param){.is_text = v->is_text, .num = v->num, .text = v->text, .is_real = v->is_real,
+                              .real = v->real});
 }
 
 /*
- * var:NAME. The path '$."NAME"' is built in SQL from the bound name; SQLite's
- * path syntax has no escape for '"' inside a quoted label, so such a name is
- * refused rather than silently matching nothing.
+ * var:NAME (field false) and field:NAME (field true). The path '$."NAME"' is
+ * built in SQL from the bound name; SQLite's path syntax has no escape for
+ * '"' inside a quoted label, so such a name is refused rather than silently
+ * matching nothing.
+ *
+ * var: compares the JSON text of the value (->), field: its SQL value (->>:
+ * text as text, a number as a number, true/false as 1/0, JSON null as NULL,
+ * so that EXISTS 0 holds for a null field as for an absent one). A number
+ * compared with =, <>, <, <=, >, >= is compared as a number with values that
+ * hold one (for field:, booleans too): text never compares with a number
+ * (SQLite would put every text above every number). LIKE on field: matches
+ * text values only.
  */
-static void compile_var(struct compiler *c, const struct cf_store_qcond *q, const char *name) {
+static void compile_json(struct compiler *c, const struct cf_store_qcond *q, const char *name,
+                         bool field) {
   if (!*name || strchr(name, '"')) {
     invalid(c, q->field, "%s",
-            *name ? "a variable name with '\"' cannot be searched" : "the variable name is empty");
+            *name ? (field ? "a field name with '\"' cannot be searched"
+                           : "a variable name with '\"' cannot be searched")
+                  : (field ? "the field name is empty" : "the variable name is empty"));
     return;
   }
+  const char *col = field ? c->e->doc : c->e->vars;
   size_t np = add_param(c, (struct param){.is_text = true, .text = name});
   if (!np) return;
-  char path[64], json[160], num[192];
+  char path[64], json[160], num[320];
   snprintf(path, sizeof path, "('$.' || json_quote(?%zu))", np);
-  snprintf(json, sizeof json, "(%s -> %s)", c->e->vars, path);
+  snprintf(json, sizeof json, "(%s %s %s)", col, field ? "->>" : "->", path);
   bool numeric = q->op != CF_STORE_EXISTS && q->op != CF_STORE_IN && q->op != CF_STORE_NOT_IN &&
                  q->op != CF_STORE_LIKE && !q->values[0].is_text;
+  struct cf_buf *w = &c->where;
   if (!numeric) {
-    compile_plain(c, q, json, true);
+    if (field && q->op == CF_STORE_LIKE) cf_buf_printf(w, "json_type(%s, %s) = 'text' AND ", col, path);
+    compile_plain(c, q, json, !field);
     return;
   }
-  /* A number: compared as a number with variables that hold one. */
-  snprintf(num, sizeof num, "(json_type(%s, %s) IN ('integer', 'real') AND (%s ->> %s)", c->e->vars,
-           path, c->e->vars, path);
-  struct cf_buf *w = &c->where;
+  /* A number: compared as a number with values that hold one. */
+  snprintf(num, sizeof num, "(json_type(%s, %s) IN ('integer', 'real'%s) AND (%s ->> %s)", col,
+           path, field ? ", 'true', 'false'" : "", col, path);
   if (q->op == CF_STORE_NEQ)
     cf_buf_printf(w, "NOT coalesce(%s = ", num);
   else
     cf_buf_printf(w, "%s%s", num, cmp_sql(q->op));
-  put_param(c, (struct param){.num = q->values[0].num});
+  put_param(c, (struct param){.num = q->values[0].num, .is_real = q->values[0].is_real, .real = q->values[0].real});
   cf_buf_puts(w, q->op == CF_STORE_NEQ ? "), 0)" : ")");
 }
 
@@ -575,6 +618,7 @@ static int unknown_field(struct compiler *c, const char *name) {
   for (size_t i = 0; i < c->e->nfields; i++)
     cf_buf_printf(&names, "%s%s", i ? " " : "", c->e->fields[i].name);
   if (c->e->vars) cf_buf_puts(&names, " var:NAME");
+  if (c->e->doc) cf_buf_puts(&names, " field:NAME");
   c->r = cf_error_set(c->err, CF_EINVAL, "searching %s: unknown field '%s' (fields: %s)",
                       c->e->what, name, names.oom ? "?" : names.data);
   cf_buf_release(&names);
@@ -587,7 +631,12 @@ static int compile_cond(struct compiler *c, const struct cf_store_qcond *q) {
     if (!c->e->vars) return unknown_field(c, q->field);
     if (check_values(c, q, F_VAR)) return c->r;
     if (c->e->join) c->join = true;
-    compile_var(c, q, q->field + 4);
+    compile_json(c, q, q->field + 4, false);
+    return c->r;
+  }
+  if (!strncmp(q->field, "field:", 6) && c->e->doc) {
+    if (check_values(c, q, F_VAR)) return c->r;
+    compile_json(c, q, q->field + 6, true);
     return c->r;
   }
   const struct field *f = find_field(c->e, q->field);
@@ -635,8 +684,9 @@ static const char *pick_index(enum cf_store_entity ent, const struct cf_store_qu
 static int bind_params(struct cf_store *s, sqlite3_stmt *st, const struct param *p, size_t n,
                        struct cf_error *err, const char *what) {
   for (size_t i = 0; i < n; i++) {
-    int rc = p[i].is_text ? sqlite3_bind_text(st, (int)i + 1, p[i].text, -1, SQLITE_STATIC)
-                          : sqlite3_bind_int64(st, (int)i + 1, p[i].num);
+    int rc = p[i].is_text   ? sqlite3_bind_text(st, (int)i + 1, p[i].text, -1, SQLITE_STATIC)
+             : p[i].is_real ? sqlite3_bind_double(st, (int)i + 1, p[i].real)
+                            : sqlite3_bind_int64(st, (int)i + 1, p[i].num);
     if (rc != SQLITE_OK) {
       int r = cf__store_sqlite_fail(s, rc, err, what);
       sqlite3_reset(st);
@@ -697,6 +747,8 @@ int cf__store_sqlite_search(struct cf_store *s, const struct cf_store_query *q,
     cf_buf_putc(&c.where, ')');
   }
   if (c.r) goto out;
+  /* The count reads the WHERE's parameters only (a sort by field:NAME adds its own). */
+  size_t nwhere = c.np;
 
   /* ORDER BY: the sorts, then the key ascending (unless a sort is the key already). */
   struct cf_buf order;
@@ -704,6 +756,18 @@ int cf__store_sqlite_search(struct cf_store *s, const struct cf_store_query *q,
   bool by_key = false;
   for (size_t i = 0; i < q->nsort && c.r == CF_OK; i++) {
     const char *name = q->sort[i].field ? q->sort[i].field : "";
+    if (e->doc && !strncmp(name, "field:", 6)) {
+      /* By the field's SQL value: NULL (absent) first, then numbers, then text. */
+      if (!name[6] || strchr(name + 6, '"')) {
+        c.r = cf_error_set(err, CF_EINVAL, "%s: cannot sort by '%s' (not a field name)", what, name);
+        break;
+      }
+      size_t np = add_param(&c, (struct param){.is_text = true, .text = name + 6});
+      if (!np) break;
+      cf_buf_printf(&order, "%s(%s ->> ('$.' || json_quote(?%zu)))%s", i ? ", " : "", e->doc, np,
+                    q->sort[i].desc ? " DESC" : "");
+      continue;
+    }
     const struct field *f = find_field(e, name);
     if (!f) {
       if (!strncmp(name, "var:", 4))
@@ -786,7 +850,7 @@ int cf__store_sqlite_search(struct cf_store *s, const struct cf_store_query *q,
   if (need_count) {
     sqlite3_stmt *st = NULL;
     if ((c.r = cf__store_sqlite_cached(s, count.data, count.len, &st, err))) goto out;
-    if ((c.r = bind_params(s, st, c.p, c.np, err, what))) goto out;
+    if ((c.r = bind_params(s, st, c.p, nwhere, err, what))) goto out;
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) total = (uint64_t)sqlite3_column_int64(st, 0);
     else c.r = cf__store_sqlite_fail(s, rc, err, what);
@@ -816,6 +880,7 @@ out:
   case CF_STORE_INCIDENTS: out->incidents = rows; break;
   case CF_STORE_DEFINITIONS: out->definitions = rows; break;
   case CF_STORE_JOBS: out->jobs = rows; break;
+  case CF_STORE_RECORDS: out->records = rows; break;
   }
   out->n = n;
   out->total = total;

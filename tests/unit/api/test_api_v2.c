@@ -22,12 +22,14 @@
 #include "api/cf_api.h"
 #include "base/cf_alloc.h"
 #include "base/cf_json.h"
+#include "crm/cf_crm.h"
 #include "runtime/cf_runtime.h"
 #include "store/cf_store.h"
 
 static struct cf_api *g_api;
 static struct cf_runtime *g_rt;
 static struct cf_runtime_writer *g_writer;
+static struct cf_crm *g_crm;
 static char g_dir[256], g_db[300];
 static char tok_admin[48], tok_worker[48], tok_viewer[48], tok_ann[48], tok_bob[48];
 
@@ -189,10 +191,11 @@ static int setup(void **state) {
   make_token(ops, st, "ann", "agent", "ann", tok_ann);
   make_token(ops, st, "bob", "agent", "bob", tok_bob);
   ops->close(st);
+  assert_int_equal(cf_crm_new(&g_crm, &err), CF_OK);
   struct cf_runtime_writer_opts wo = {.tick_ms = 50, .on_batch = on_batch};
   assert_int_equal(cf_runtime_writer_start(g_rt, &wo, &g_writer, &err), CF_OK);
   struct cf_api_opts ao = {.version = "1.2.3", .host = "127.0.0.1", .port = 8080, .db = g_db, .rt = g_rt,
-                           .writer = g_writer, .long_poll_ms = 3000};
+                           .writer = g_writer, .crm = g_crm, .long_poll_ms = 3000};
   struct cf_api *api;
   assert_int_equal(cf_api_new(&ao, &api, &err), CF_OK);
   __atomic_store_n(&g_api, api, __ATOMIC_RELEASE);
@@ -210,6 +213,7 @@ static int teardown(void **state) {
   cf_runtime_writer_stop(g_writer);
   cf_api_free(g_api);
   g_api = NULL;
+  cf_crm_free(g_crm);
   cf_runtime_close(g_rt);
   char cmd[400];
   snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
@@ -689,6 +693,92 @@ static void test_metrics(void **state) {
   assert_true(atol(p + strlen("\ncrmflow_instances_started_total ")) >= 3);
 }
 
+static void test_records(void **state) {
+  (void)state;
+  struct json_object *j;
+  /* A trigger through the API: a won opportunity starts api_quick with its amount. */
+  assert_int_equal(call("POST", "/v2/crm/triggers", tok_admin,
+                        "{\"name\":\"won\",\"recordType\":\"opportunity\",\"on\":[\"update\"],"
+                        "\"condition\":\"=list contains(changed, \\\"stage\\\") and record.stage = \\\"won\\\"\","
+                        "\"processDefinitionId\":\"api_quick\",\"variables\":\"={n: record.amount}\"}",
+                        &j), 201);
+  assert_non_null(s(j, "triggerKey"));
+  assert_string_equal(s(j, "name"), "won");
+  json_object_put(j);
+  assert_int_equal(call("POST", "/v2/crm/triggers", tok_admin, "{\"name\":\"bad\",\"recordType\":\"lead\"}", &j), 400);
+  assert_non_null(strstr(s(j, "detail"), "on"));
+  json_object_put(j);
+  assert_int_equal(call("GET", "/v2/crm/triggers", tok_viewer, NULL, &j), 200);
+  assert_int_equal(json_object_array_length(get(j, "items")), 1);
+  json_object_put(j);
+  /* Create: 201 with the record; a bad field is a 400 naming it. */
+  assert_int_equal(call("POST", "/v2/crm/records/opportunity", tok_ann,
+                        "{\"fields\":{\"name\":\"Big\",\"amount\":33,\"stage\":\"proposal\"}}", &j), 201);
+  char key[32], path[128];
+  snprintf(key, sizeof key, "%s", s(j, "recordKey"));
+  assert_string_equal(s(j, "type"), "opportunity");
+  assert_string_equal(s(j, "version"), "1");
+  assert_string_equal(s(j, "fields.stage"), "proposal");
+  assert_non_null(s(j, "fields.createdAt"));
+  json_object_put(j);
+  assert_int_equal(call("POST", "/v2/crm/records/opportunity", tok_admin, "{\"fields\":{\"name\":\"X\",\"stage\":\"dreaming\"}}", &j),
+                   400);
+  assert_non_null(strstr(s(j, "detail"), "fields.stage"));
+  json_object_put(j);
+  assert_int_equal(call("POST", "/v2/crm/records/spaceship", tok_admin, "{\"fields\":{}}", &j), 404);
+  json_object_put(j);
+  assert_int_equal(call("POST", "/v2/crm/records/lead", tok_worker, "{\"fields\":{\"name\":\"W\"}}", &j), 403);
+  json_object_put(j);
+  assert_int_equal(call("POST", "/v2/crm/records/lead", tok_viewer, "{\"fields\":{\"name\":\"V\"}}", &j), 403);
+  json_object_put(j);
+  /* Update only the given fields; the trigger fires and the started instance completes. */
+  snprintf(path, sizeof path, "/v2/crm/records/opportunity/%s", key);
+  assert_int_equal(call("PATCH", path, tok_admin, "{\"fields\":{\"stage\":\"won\"}}", &j), 200);
+  assert_string_equal(s(j, "version"), "2");
+  assert_string_equal(s(j, "fields.name"), "Big");
+  json_object_put(j);
+  assert_int_equal(call("POST", "/v2/process-instances/search", tok_viewer,
+                        "{\"filter\":{\"processDefinitionId\":\"api_quick\",\"variables\":[{\"name\":\"n\",\"value\":\"33\"}]}}",
+                        &j), 200);
+  assert_int_equal(json_object_array_length(get(j, "items")), 1);
+  assert_string_equal(s(j, "items.0.state"), "COMPLETED");
+  json_object_put(j);
+  assert_int_equal(call("GET", path, tok_viewer, NULL, &j), 200);
+  assert_string_equal(s(j, "fields.stage"), "won");
+  json_object_put(j);
+  /* Search over fields; history with before and after. */
+  assert_int_equal(call("POST", "/v2/crm/records/opportunity/search", tok_viewer,
+                        "{\"filter\":{\"amount\":{\"$gte\":20.5},\"stage\":{\"$in\":[\"won\",\"lost\"]}},"
+                        "\"sort\":[{\"field\":\"name\",\"order\":\"desc\"}]}",
+                        &j), 200);
+  assert_int_equal(json_object_array_length(get(j, "items")), 1);
+  assert_string_equal(s(j, "items.0.recordKey"), key);
+  json_object_put(j);
+  assert_int_equal(call("POST", "/v2/crm/records/opportunity/search", tok_viewer, "{\"filter\":{\"colour\":\"red\"}}", &j), 400);
+  json_object_put(j);
+  snprintf(path, sizeof path, "/v2/crm/records/opportunity/%s/history", key);
+  assert_int_equal(call("GET", path, tok_viewer, NULL, &j), 200);
+  assert_int_equal(json_object_array_length(get(j, "items")), 2);
+  assert_string_equal(s(j, "items.1.changes.stage.from"), "proposal");
+  assert_string_equal(s(j, "items.1.changes.stage.to"), "won");
+  assert_string_equal(s(j, "items.0.by"), "api:ann");
+  json_object_put(j);
+  /* Types: a custom one, then records of it. */
+  assert_int_equal(call("PUT", "/v2/crm/record-types/project", tok_admin,
+                        "{\"fields\":[{\"name\":\"title\",\"type\":\"string\",\"required\":true}]}", &j), 200);
+  json_object_put(j);
+  assert_int_equal(call("POST", "/v2/crm/records/project", tok_admin, "{\"fields\":{}}", &j), 400);
+  assert_non_null(strstr(s(j, "detail"), "fields.title"));
+  json_object_put(j);
+  assert_int_equal(call("GET", "/v2/crm/record-types", tok_viewer, NULL, &j), 200);
+  assert_true(json_object_array_length(get(j, "items")) >= 8);
+  json_object_put(j);
+  snprintf(path, sizeof path, "/v2/crm/records/opportunity/%s", key);
+  assert_int_equal(call("DELETE", path, tok_admin, NULL, NULL), 204);
+  assert_int_equal(call("GET", path, tok_viewer, NULL, &j), 404);
+  json_object_put(j);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_auth_and_roles),
@@ -697,6 +787,7 @@ int main(void) {
       cmocka_unit_test(test_jobs),
       cmocka_unit_test(test_user_tasks_and_messages),
       cmocka_unit_test(test_bad_requests),
+      cmocka_unit_test(test_records),
       cmocka_unit_test(test_metrics),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

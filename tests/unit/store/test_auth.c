@@ -323,6 +323,10 @@ static void a_schema_4_database_is_migrated(void **state) {
   ok(O->instance_insert(s, &i, &rows, &err), &err);
   ok(cf__store_sqlite_exec(s,
                            "DROP TABLE api_tokens; DROP TABLE users; DROP TABLE crm_groups;"
+                           /* and migration 6's */
+                           " DROP TABLE records; DROP TABLE record_unique; DROP TABLE record_changes;"
+                           " DROP TABLE record_types; DROP TABLE triggers; DROP TABLE trigger_enrollments;"
+                           " DROP TABLE crm_timers; DROP TABLE crm_state;"
                            " UPDATE schema_version SET version = 4;",
                            &err),
      &err);

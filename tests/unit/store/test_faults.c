@@ -445,6 +445,13 @@ static void every_page_damaged_in_turn_is_an_answer_never_a_crash(void **state) 
     struct cf_store_incident *inc = NULL;
     struct cf_store_timer *t = NULL;
     struct cf_store_user_task *ut = NULL;
+    struct cf_store_record_type *rt = NULL;
+    struct cf_store_trigger *tg = NULL;
+    struct cf_store_crm_timer *ct = NULL;
+    struct cf_store_record_change *rc_h = NULL;
+    struct cf_store_token *tk = NULL;
+    struct cf_store_user *us = NULL;
+    struct cf_store_group *gr = NULL;
     size_t n = 0;
 #define ANSWER(call, arr, rel)                                    \
   do {                                                            \
@@ -461,7 +468,40 @@ static void every_page_damaged_in_turn_is_an_answer_never_a_crash(void **state) 
     ANSWER(O->incident_list(s, 0, &inc, &n, &err), inc, cf_store_incident_release);
     ANSWER(O->timers_due(s, 1000, 10, &t, &n, &err), t, cf_store_timer_release);
     ANSWER(O->task_list(s, NULL, &ut, &n, &err), ut, cf_store_user_task_release);
+    /* The principals' and the CRM layer's tables (empty here: their pages are read all the same). */
+    ANSWER(O->token_list(s, &tk, &n, &err), tk, cf_store_token_release);
+    ANSWER(O->user_list(s, &us, &n, &err), us, cf_store_user_release);
+    ANSWER(O->group_list(s, &gr, &n, &err), gr, cf_store_group_release);
+    ANSWER(O->record_type_list(s, &rt, &n, &err), rt, cf_store_record_type_release);
+    ANSWER(O->trigger_list(s, &tg, &n, &err), tg, cf_store_trigger_release);
+    ANSWER(O->crm_timers_due(s, 1000, 10, &ct, &n, &err), ct, cf_store_crm_timer_release);
+    ANSWER(O->record_history(s, DONE_KEY, &rc_h, &n, &err), rc_h, cf_store_record_change_release);
 #undef ANSWER
+    {
+      struct cf_store_record rec;
+      int rc_ = O->record_get(s, "lead", DONE_KEY, &rec, &err);
+      if (rc_ == CF_OK) cf_store_record_release(&rec);
+      if (!answer_ok(rc_, &err, p, "record_get")) seen = true;
+      size_t count = 0;
+      bool active = false;
+      if (!answer_ok(O->enrollment_find(s, 1, DONE_KEY, &count, &active, &err), &err, p,
+                     "enrollment_find"))
+        seen = true;
+      char *v = NULL;
+      rc_ = O->crm_state_get(s, "x", &v, &err);
+      cf_free(v);
+      if (!answer_ok(rc_, &err, p, "crm_state_get")) seen = true;
+      struct cf_store_query q = {.entity = CF_STORE_RECORDS, .limit = 10,
+                                 .sort = (const struct cf_store_qsort[]){{"updated_ms", true}},
+                                 .nsort = 1,
+                                 .conds = (const struct cf_store_qcond[]){{"type", CF_STORE_EQ,
+                                     (const struct cf_store_qvalue[]){{.is_text = true, .text = "lead"}}, 1}},
+                                 .nconds = 1};
+      struct cf_store_result res;
+      rc_ = O->search(s, &q, &res, &err);
+      if (rc_ == CF_OK) cf_store_result_release(&res);
+      if (!answer_ok(rc_, &err, p, "search records")) seen = true;
+    }
     if (instance_there(s, ACTIVE_KEY, p) == UNREADABLE) seen = true;
 
     rc = new_command(s, &err);

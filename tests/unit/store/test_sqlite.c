@@ -169,7 +169,7 @@ static void migrations_run_once_and_refuse_newer(void **state) {
   ok(cf__store_sqlite_exec(s, "UPDATE schema_version SET version = 999", &err), &err);
   O->close(s);
   assert_int_equal(open_err("mig.db", 0, &err), CF_EUNSUPPORTED);
-  assert_non_null(strstr(err.msg, "newer crmflow (schema 999, this one knows up to 5)"));
+  assert_non_null(strstr(err.msg, "newer crmflow (schema 999, this one knows up to 6)"));
   assert_int_equal(open_err("mig.db", CF_STORE_READONLY, &err), CF_EUNSUPPORTED);
   assert_non_null(strstr(err.msg, "schema 999"));
 }
@@ -1198,6 +1198,10 @@ static void schema_1_history_is_migrated(void **state) {
                            "ALTER TABLE user_tasks DROP COLUMN completed_by;"
                            /* and migration 5's tables */
                            "DROP TABLE api_tokens; DROP TABLE users; DROP TABLE crm_groups;"
+                           /* and migration 6's */
+                           " DROP TABLE records; DROP TABLE record_unique; DROP TABLE record_changes;"
+                           " DROP TABLE record_types; DROP TABLE triggers; DROP TABLE trigger_enrollments;"
+                           " DROP TABLE crm_timers; DROP TABLE crm_state;"
                            "UPDATE schema_version SET version = 1;",
                            &err),
      &err);
