@@ -20,14 +20,18 @@ build: deps
 
 DB ?= crmflow.db
 
+# make run: a fresh database ($(DB)) with the sample models and the four CRM scenarios of examples/crm
+# loaded (models, groups and users, triggers, sample records, whose import starts processes), then
+# `crmflow serve` on 127.0.0.1:8080 with the built-in workers: mail to $(SMTP), HTTP calls to
+# $(ALLOW_HOSTS). Ctrl-C stops it.
+SMTP ?= smtp://127.0.0.1:2525
+ALLOW_HOSTS ?= 127.0.0.1,localhost
 run: build
 	@./$(BUILD)/crmflow version
-	@./$(BUILD)/crmflow deploy --db $(DB) ../shared/models/*.bpmn
-	@./$(BUILD)/crmflow token delete --db $(DB) make-run 2>/dev/null || true
-	@echo "admin API token (send 'Authorization: Bearer TOKEN'; a new one each make run):"
-	@./$(BUILD)/crmflow token create --db $(DB) --name make-run --role admin 2>/dev/null
-	@echo "API: http://127.0.0.1:8080/v2/ (docs/api.md); metrics: http://127.0.0.1:8080/metrics"
-	@exec ./$(BUILD)/crmflow serve --db $(DB)
+	@bash examples/crm/load.sh ./$(BUILD)/crmflow $(DB)
+	@echo "API: http://127.0.0.1:8080/v2/ (docs/api.md); records: /v2/crm/records/TYPE (docs/crm.md);"
+	@echo "metrics: http://127.0.0.1:8080/metrics; mail goes to $(SMTP); the demo: examples/crm/demo.sh"
+	@exec ./$(BUILD)/crmflow serve --db $(DB) --smtp $(SMTP) --allow-hosts $(ALLOW_HOSTS)
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

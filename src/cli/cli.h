@@ -37,9 +37,14 @@ int cf_cli_incidents(int argc, char **argv);
 int cf_cli_history(int argc, char **argv);
 /* `crmflow serve` (shared/contracts.md §6): housekeeping of a database until SIGTERM/SIGINT. */
 int cf_cli_serve(int argc, char **argv);
+/* `crmflow worker` (shared/contracts.md §7): the built-in job workers in a process of their own. */
+int cf_cli_worker(int argc, char **argv);
 int cf_cli_token(int argc, char **argv);
 int cf_cli_user(int argc, char **argv);
 int cf_cli_group(int argc, char **argv);
+/* CRM records and triggers (shared/contracts.md §7; cli_records.c). */
+int cf_cli_records(int argc, char **argv);
+int cf_cli_triggers(int argc, char **argv);
 
 /*
  * Reads a whole file (at most max bytes) into a new NUL-terminated buffer

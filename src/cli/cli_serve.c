@@ -39,7 +39,8 @@
 
 static const char usage[] =
     "usage: crmflow serve [--db PATH] [--listen HOST:PORT] [--retention DURATION] [--fast]\n"
-    "                     [--max-body BYTES] [--no-auth]\n"
+    "                     [--max-body BYTES] [--max-queue N] [--no-auth]\n"
+    "                     [--smtp URL] [--smtp-from ADDRESS] [--allow-hosts H1,H2]\n"
     "\n"
     "Serves the HTTP API (a Camunda 8 REST subset under /v2/, crmflow's own under /v2/crm/,\n"
     "/metrics; docs/api.md) until SIGTERM or SIGINT, and runs the database's housekeeping:\n"
@@ -57,6 +58,11 @@ static const char usage[] =
     "  --max-body BYTES      the largest request body taken (default 16777216); larger ones get 413\n"
     "  --no-auth             no tokens: every request acts as admin (only for a trial on your own\n"
     "                        machine; refused on an address other than loopback)\n"
+    "  --smtp smtp://HOST:PORT  the mail server of the built-in email.send worker (none: its jobs\n"
+    "                        raise incidents)\n"
+    "  --smtp-from ADDRESS   the sender of its mails (default crmflow@localhost)\n"
+    "  --allow-hosts H1,H2   the hosts the built-in http.request worker may call (loopback only when\n"
+    "                        listed; none by default)\n"
     "  --max-queue N         commands waiting for the writer at most (default 65536); past it a\n"
     "                        command is refused with 503 RESOURCE_EXHAUSTED (clients retry it)\n";
 
@@ -114,11 +120,14 @@ static void log_error(void *arg, const struct cf_error *err) {
 /* The writer's batch hook: parked long polls look again. The API comes after the writer, so the hook
  * finds it through this pointer (NULL until it exists, and again while it is freed). */
 static struct cf_api *notify_api;
+static struct cf_crm_workers *notify_workers;
 
 static void on_batch(void *arg) {
   (void)arg;
   struct cf_api *api = __atomic_load_n(&notify_api, __ATOMIC_ACQUIRE);
   if (api) cf_api_notify(api);
+  struct cf_crm_workers *wk = __atomic_load_n(&notify_workers, __ATOMIC_ACQUIRE);
+  if (wk) cf_crm_workers_notify(wk);
 }
 
 /* The writer's extra housekeeping: date-relative triggers that fell due. */
@@ -139,6 +148,9 @@ int cf_cli_serve(int argc, char **argv) {
       {"--max-body", true, NULL},
       {"--no-auth", false, NULL},
       {"--max-queue", true, NULL},
+      {"--smtp", true, NULL},
+      {"--smtp-from", true, NULL},
+      {"--allow-hosts", true, NULL},
   };
   struct cf_cli_args a = {.cmd = "serve", .usage = usage};
   int rc = cf_cli_args_parse(&a, argc, argv, opts, sizeof opts / sizeof opts[0], 0, 0);
@@ -240,6 +252,13 @@ int cf_cli_serve(int argc, char **argv) {
     cf_runtime_close(rt);
     return cf_cli_refuse(&a, "%s", err.msg[0] ? err.msg : "out of memory");
   }
+  /* The built-in job workers (crm.*, email.send, http.request), on the writer like any worker. */
+  struct cf_crm_workers_opts wko = {.writer = w, .crm = crm, .smtp_url = opts[6].value, .smtp_from = opts[7].value,
+                                    .allow_hosts = opts[8].value};
+  struct cf_crm_workers *workers = NULL;
+  if (cf_crm_workers_start(&wko, &workers, &err) != CF_OK)
+    cf_cli_errorf("serve: the built-in job workers do not run: %s", err.msg);
+  __atomic_store_n(&notify_workers, workers, __ATOMIC_RELEASE);
   fprintf(stderr, "crmflow: serving %s on http://%s%s\n", a.db, listen,
           no_auth ? " WITHOUT authentication (--no-auth: every request acts as admin)" : "");
   fflush(stderr);
@@ -254,6 +273,8 @@ int cf_cli_serve(int argc, char **argv) {
     }
   }
   cf_http_stop(http);         /* no new requests; those in progress are answered */
+  __atomic_store_n(&notify_workers, NULL, __ATOMIC_RELEASE);
+  cf_crm_workers_stop(workers); /* the jobs in hand finished or handed back (the writer still runs) */
   cf_runtime_writer_stop(w);  /* finishes what was queued */
   __atomic_store_n(&notify_api, NULL, __ATOMIC_RELEASE);
   cf_api_free(api);

@@ -61,11 +61,24 @@ static void usage(FILE *out) {
         "  serve [--listen HOST:PORT] [--retention DURATION] [--fast] [--no-auth]\n"
         "                                 serve the HTTP API (Camunda 8 REST subset) and run the\n"
         "                                 database's timers, leases and retention until SIGTERM\n"
+        "  worker [--smtp URL] [--smtp-from ADDR] [--allow-hosts H1,H2]\n"
+        "                                 run the built-in job workers (crm.*, email.send,\n"
+        "                                 http.request) until SIGTERM\n"
         "  token create --name NAME --role ROLE [--user USER]\n"
         "                                 print a new API token (shown once; stored hashed)\n"
         "  token list | token delete NAME\n"
         "  user create NAME --role ROLE [--groups G,..] [--password-stdin] | user list | user delete NAME\n"
         "  group create NAME | group list | group delete NAME\n"
+        "  records create TYPE --fields JSON | records get TYPE KEY\n"
+        "  records update TYPE KEY --fields JSON [--version N] | records delete TYPE KEY\n"
+        "  records search TYPE [--filter JSON] [--sort FIELD[:desc]] [--limit N]\n"
+        "  records history TYPE KEY | records types\n"
+        "                                 CRM records (lead, contact, order...; custom types)\n"
+        "  records import TYPE FILE.csv   import CSV rows, all or none (a header of field names)\n"
+        "  records export TYPE [--out FILE]\n"
+        "                                 export CSV: recordKey, the fields, createdAt, updatedAt\n"
+        "  triggers add FILE.json | triggers list | triggers delete KEY\n"
+        "                                 start processes when records are created, updated, deleted\n"
         "\n"
         "  version                        print the version\n"
         "  help                           print this help\n",
@@ -103,9 +116,12 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "incidents")) return cf_cli_incidents(argc - 2, argv + 2);
   if (!strcmp(cmd, "history")) return cf_cli_history(argc - 2, argv + 2);
   if (!strcmp(cmd, "serve")) return cf_cli_serve(argc - 2, argv + 2);
+  if (!strcmp(cmd, "worker")) return cf_cli_worker(argc - 2, argv + 2);
   if (!strcmp(cmd, "token")) return cf_cli_token(argc - 2, argv + 2);
   if (!strcmp(cmd, "user")) return cf_cli_user(argc - 2, argv + 2);
   if (!strcmp(cmd, "group")) return cf_cli_group(argc - 2, argv + 2);
+  if (!strcmp(cmd, "records")) return cf_cli_records(argc - 2, argv + 2);
+  if (!strcmp(cmd, "triggers")) return cf_cli_triggers(argc - 2, argv + 2);
   cf_cli_errorf("unknown command '%s' (try 'crmflow help')", cmd);
   return 2;
 }
