@@ -292,26 +292,26 @@ static const struct entity entities[] = {
                             " i.row_version, NULL, i.variables",
                             "i.variables", instance_fields, NFIELDS(instance_fields),
                             sizeof(struct cf_store_instance), cf__store_sqlite_read_instance,
-                            rel_instance},
+                            rel_instance, NULL},
     [CF_STORE_USER_TASKS] = {"user tasks", "user_tasks t", TASK_JOIN, true, "t.key", TASK_SEL,
                              "i.variables", task_fields, NFIELDS(task_fields),
-                             sizeof(struct cf_store_user_task), read_task_full, rel_task},
+                             sizeof(struct cf_store_user_task), read_task_full, rel_task, NULL},
     [CF_STORE_INCIDENTS] = {"incidents", "incidents c", INC_JOIN, true, "c.key", INC_SEL, NULL,
                             incident_fields, NFIELDS(incident_fields),
-                            sizeof(struct cf_store_incident), read_incident_full, rel_incident},
+                            sizeof(struct cf_store_incident), read_incident_full, rel_incident, NULL},
     [CF_STORE_DEFINITIONS] = {"definitions", "definitions d", NULL, false, "d.key",
                               "d.key, d.process_id, d.version, d.version_tag, d.deployment_key,"
                               " d.resource_name, d.checksum, NULL, d.deployed_ms",
                               NULL, definition_fields, NFIELDS(definition_fields),
                               sizeof(struct cf_store_definition), cf__store_sqlite_read_definition,
-                              rel_definition},
+                              rel_definition, NULL},
     [CF_STORE_JOBS] = {"jobs", "jobs j", " LEFT JOIN instances i ON i.key = j.instance_key", false,
                        "j.key",
                        "j.key, j.instance_key, j.element_instance_key, j.element_id, j.type,"
                        " j.retries, j.state, j.available_ms, j.worker, j.lease_until_ms,"
                        " j.headers, j.error_message",
                        NULL, job_fields, NFIELDS(job_fields), sizeof(struct cf_store_job),
-                       cf__store_sqlite_read_job, rel_job},
+                       cf__store_sqlite_read_job, rel_job, NULL},
     /* records_type (type, key) gives a type's records in key order. */
     [CF_STORE_RECORDS] = {.what = "records", .from = "records r", .key = "r.key",
                           .cols = "r.key, r.type, r.version, r.fields, r.created_ms, r.updated_ms,"
