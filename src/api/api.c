@@ -364,8 +364,13 @@ const char *api_element_name(const struct api_def *d, const char *element_id) {
 
 const char *api_element_type(const struct api_def *d, const char *element_id) {
   const struct cf_bpmn_element *e = element_of(d, element_id);
+  if (e && e->multi) return "MULTI_INSTANCE_BODY";
+  return api_element_inner_type(d, element_id);
+}
+
+const char *api_element_inner_type(const struct api_def *d, const char *element_id) {
+  const struct cf_bpmn_element *e = element_of(d, element_id);
   if (!e) return "UNKNOWN";
-  if (e->multi) return "MULTI_INSTANCE_BODY";
   switch (e->type) {
   case CF_BPMN_START_EVENT: return "START_EVENT";
   case CF_BPMN_END_EVENT: return "END_EVENT";

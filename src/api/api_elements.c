@@ -114,6 +114,7 @@ struct elem {
   int64_t start, end;
   int state; /* 0 active, 1 completed, 2 terminated */
   uint64_t incident;
+  bool inner; /* an instance of a multi-instance activity inside its body */
 };
 
 static const char *const elem_states[] = {"ACTIVE", "COMPLETED", "TERMINATED"};
@@ -161,7 +162,13 @@ static int elems_load(struct cf_api *api, struct api_reader *r, uint64_t instanc
   for (size_t i = 0; i < e->nevents; i++) {
     const struct cf_store_event *ev = &e->events[i];
     if (!strcmp(ev->kind, "ELEMENT_ACTIVATED")) {
-      e->items[e->n++] = (struct elem){.key = ev->key, .element_id = ev->element_id, .start = ev->at_ms};
+      /* Activated while an instance of the same element is active: the inner instance of its body. */
+      bool inner = false;
+      for (size_t k = 0; k < e->n && !inner; k++)
+        inner = !e->items[k].state && e->items[k].element_id && ev->element_id &&
+                !strcmp(e->items[k].element_id, ev->element_id);
+      e->items[e->n++] = (struct elem){.key = ev->key, .element_id = ev->element_id, .start = ev->at_ms,
+                                       .inner = inner};
       continue;
     }
     int state = !strcmp(ev->kind, "ELEMENT_COMPLETED") ? 1 : !strcmp(ev->kind, "ELEMENT_TERMINATED") ? 2 : 0;
@@ -192,7 +199,8 @@ static void write_elem(struct cf_buf *b, const struct elems *e, const struct ele
   if (x->end) api_json_time(b, "endDate", x->end, false);
   api_json_str(b, "elementId", x->element_id, false);
   api_json_str(b, "elementName", api_element_name(e->def, x->element_id), false);
-  api_json_str(b, "type", api_element_type(e->def, x->element_id), false);
+  api_json_str(b, "type", x->inner ? api_element_inner_type(e->def, x->element_id) : api_element_type(e->def, x->element_id),
+               false);
   api_json_str(b, "state", elem_states[x->state], false);
   api_json_bool(b, "hasIncident", x->incident != 0, false);
   api_json_str(b, "tenantId", TENANT, false);
@@ -213,7 +221,8 @@ static bool elem_matches(const struct elems *e, const struct elem *x, const stru
     else if (!strcmp(f, "processDefinitionId")) ok = match_text(&m[i], e->inst.process_id);
     else if (!strcmp(f, "elementId")) ok = match_text(&m[i], x->element_id);
     else if (!strcmp(f, "elementName")) ok = match_text(&m[i], api_element_name(e->def, x->element_id));
-    else if (!strcmp(f, "type")) ok = match_text(&m[i], api_element_type(e->def, x->element_id));
+    else if (!strcmp(f, "type"))
+      ok = match_text(&m[i], x->inner ? api_element_inner_type(e->def, x->element_id) : api_element_type(e->def, x->element_id));
     else if (!strcmp(f, "state")) ok = match_text(&m[i], elem_states[x->state]);
     else if (!strcmp(f, "hasIncident")) ok = match_bool(&m[i], x->incident != 0);
     else if (!strcmp(f, "incidentKey")) ok = x->incident && match_key(&m[i], x->incident);

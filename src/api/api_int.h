@@ -204,6 +204,8 @@ void api_reader_put(struct cf_api *api, struct api_reader *r);
 const struct api_def *api_def(struct cf_api *api, struct api_reader *r, uint64_t key, struct cf_error *err);
 const char *api_element_name(const struct api_def *d, const char *element_id);
 const char *api_element_type(const struct api_def *d, const char *element_id);
+/* The element's own type, also for a multi-instance activity (its inner instances). */
+const char *api_element_inner_type(const struct api_def *d, const char *element_id);
 
 /* ------------------------------------------------------------ JSON in and out (api_json.c) */
 

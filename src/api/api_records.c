@@ -204,6 +204,12 @@ bool api_h_record_type_put(struct api_ctx *c) {
     ok = api_get_string(c, k->body, "name", &name);
     if (ok && name && strcmp(name, k->type)) ok = (api_bad(c, "name: '%.80s' is not the type of the path (%s).", name, k->type), false);
     if (ok && !name) json_object_object_add(k->body, "name", json_object_new_string(k->type));
+    struct cf_error err;
+    cf_error_clear(&err);
+    if (ok && cf_crm_type_check(k->body, &err)) {
+      api_error_problem(c->res, &err, c->req->path);
+      ok = false;
+    }
   }
   return submit_or_drop(c, k, ok);
 }
@@ -212,7 +218,17 @@ bool api_h_trigger_create(struct api_ctx *c) {
   if (!need_crm(c)) return true;
   struct record_cmd *k = new_cmd(c, 4);
   if (!k) return true;
-  return submit_or_drop(c, k, (k->body = api_body(c, false)) != NULL);
+  bool ok = (k->body = api_body(c, false)) != NULL;
+  if (ok) {
+    /* Checked here too: a mistake is answered without the writer. */
+    struct cf_error err;
+    cf_error_clear(&err);
+    if (cf_crm_trigger_check(k->body, &err)) {
+      api_error_problem(c->res, &err, c->req->path);
+      ok = false;
+    }
+  }
+  return submit_or_drop(c, k, ok);
 }
 
 bool api_h_trigger_delete(struct api_ctx *c) {

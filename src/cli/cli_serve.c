@@ -133,6 +133,7 @@ static void on_batch(void *arg) {
 /* The writer's extra housekeeping: date-relative triggers that fell due. */
 static int crm_housekeep(struct cf_runtime *rt, void *arg, size_t *done, int64_t *next_due, struct cf_error *err) {
   struct cf_crm *crm = arg;
+  cf_runtime_set_actor(rt, "trigger");
   int rc = cf_crm_fire_timers(crm, rt, 256, done, err);
   struct cf_error e2;
   cf_error_clear(&e2);

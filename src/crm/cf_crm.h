@@ -95,8 +95,8 @@ void cf_crm_types_json(struct cf_crm *crm, struct cf_buf *out);
 int cf_crm_validate(struct cf_crm *crm, const char *type, struct json_object *fields, bool create,
                     struct json_object **out, struct cf_error *err);
 
-/* A record as the API shows it: {"recordKey","type","version","fields":{..., "createdAt","updatedAt"}}.
- * personal_marker non-NULL: personal fields' values are written as that string (logs). */
+/* A record as the API shows it: {"recordKey","type","version","fields":{..., "createdAt","updatedAt"},
+ * "createdBy","updatedBy"}. */
 void cf_crm_record_json(const struct cf_store_record *r, struct cf_buf *out);
 
 /* ------------------------------------------------------------ writes (the writer's thread) */
@@ -143,6 +143,9 @@ int cf_crm_type_put(struct cf_crm *crm, struct cf_runtime *rt, struct json_objec
 int cf_crm_trigger_add(struct cf_crm *crm, struct cf_runtime *rt, struct json_object *def, uint64_t *key,
                        struct cf_error *err);
 int cf_crm_trigger_delete(struct cf_crm *crm, struct cf_runtime *rt, uint64_t key, struct cf_error *err);
+/* Checks a trigger definition or a type schema as the writes above would (any thread, nothing stored). */
+int cf_crm_trigger_check(struct json_object *def, struct cf_error *err);
+int cf_crm_type_check(struct json_object *schema, struct cf_error *err);
 /* Every trigger as JSON {"items":[{"triggerKey", ...definition}]}. */
 int cf_crm_triggers_json(struct cf_crm *crm, const struct cf_store_ops *ops, struct cf_store *st, struct cf_buf *out,
                          struct cf_error *err);

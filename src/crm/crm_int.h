@@ -55,6 +55,8 @@ void crm_type_release(struct cf_crm_type *t);
 int crm_type_from_json(struct json_object *schema, struct cf_crm_type *out, struct cf_error *err);
 void crm_type_to_json(const struct cf_crm_type *t, struct cf_buf *out);
 int crm_builtin_types(struct cf_crm_type **out, size_t *n);
+/* RFC 3339 in UTC with milliseconds. */
+void crm_time_text(int64_t ms, char out[40]);
 
 void crm_trigger_release(struct crm_trigger *t);
 int crm_trigger_compile(struct json_object *def, struct crm_trigger *out, struct cf_error *err);

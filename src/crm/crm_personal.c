@@ -92,7 +92,9 @@ int cf_crm_personal_export(struct cf_crm *crm, const struct cf_store_ops *ops, s
     if (json_object_object_length(mine)) {
       if (!first) cf_buf_putc(out, ',');
       first = false;
-      cf_buf_printf(out, "{\"atMs\":%lld,\"by\":", (long long)ch[i].at_ms);
+      char at[40];
+      crm_time_text(ch[i].at_ms, at);
+      cf_buf_printf(out, "{\"at\":\"%s\",\"by\":", at);
       cf_buf_json_string(out, ch[i].by ? ch[i].by : "", ch[i].by ? strlen(ch[i].by) : 0);
       cf_buf_puts(out, ",\"kind\":");
       cf_buf_json_string(out, ch[i].kind, strlen(ch[i].kind));

@@ -305,22 +305,57 @@ int cf_crm_type_put(struct cf_crm *crm, struct cf_runtime *rt, struct json_objec
   pthread_mutex_lock(&crm->mu);
   if (!(rc = crm_refresh_locked(crm, ops, st, err))) {
     const struct cf_crm_type *cur = crm_type(crm, t.name);
-    /* A field that exists keeps its definition: changing a field's type under stored records would
-     * make them invalid. New fields may be added, and a new field cannot be required (the records
-     * stored have no value for it). */
+    /* Stored records must stay valid: a field that exists keeps its definition (type, flags, values,
+     * reference), none is removed (for a built-in type: none of the fields added to it), and a new
+     * field cannot be required without a default (the records stored have no value for it). */
     for (size_t i = 0; cur && i < t.nfields && !rc; i++) {
-      const struct cf_crm_field *f = crm_field(cur, t.fields[i].name);
-      if (f && (f->type != t.fields[i].type || f->required != t.fields[i].required))
-        rc = cf_error_set(err, CF_EINVAL, "fields[%zu]: %s.%s exists already with another type or required-ness; "
-                                          "existing fields cannot change",
-                          i, t.name, t.fields[i].name);
-      else if (!f && t.fields[i].required && !t.fields[i].default_json)
-        rc = cf_error_set(err, CF_EINVAL, "fields[%zu]: a field added to %s cannot be required without a default",
-                          i, t.name);
+      const struct cf_crm_field *f = crm_field(cur, t.fields[i].name), *g = &t.fields[i];
+      if (!f) {
+        if (g->required && !g->default_json)
+          rc = cf_error_set(err, CF_EINVAL, "fields[%zu]: a field added to %s cannot be required without a default",
+                            i, t.name);
+        continue;
+      }
+      bool same = f->type == g->type && f->required == g->required && f->unique == g->unique &&
+                  f->personal == g->personal && f->nvalues == g->nvalues &&
+                  !strcmp(f->ref_type ? f->ref_type : "", g->ref_type ? g->ref_type : "");
+      for (size_t k = 0; same && k < f->nvalues; k++) same = !strcmp(f->values[k], g->values[k]);
+      if (!same)
+        rc = cf_error_set(err, CF_EINVAL, "fields[%zu]: %s.%s exists already with another definition; existing fields "
+                                          "cannot change",
+                          i, t.name, g->name);
     }
-    for (size_t i = 0; cur && i < cur->nfields && !rc; i++)
-      if (!cur->builtin && !crm_field(&t, cur->fields[i].name))
-        rc = cf_error_set(err, CF_EINVAL, "fields: %s.%s exists and cannot be removed", t.name, cur->fields[i].name);
+    if (!rc && cur) {
+      struct cf_crm_type *orig = NULL;
+      size_t norig = 0;
+      if (cur->builtin && crm_builtin_types(&orig, &norig)) rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+      const struct cf_crm_type *base = NULL;
+      for (size_t k = 0; k < norig; k++)
+        if (!strcmp(orig[k].name, cur->name)) base = &orig[k];
+      for (size_t i = 0; !rc && i < cur->nfields; i++) {
+        const char *fn = cur->fields[i].name;
+        if (crm_field(&t, fn) || (base && crm_field(base, fn))) continue;
+        rc = cf_error_set(err, CF_EINVAL, "fields: %s.%s exists and cannot be removed (give every field added before)",
+                          t.name, fn);
+      }
+      for (size_t k = 0; k < norig; k++) crm_type_release(&orig[k]);
+      cf_free(orig);
+      /* For a built-in type, only the added fields are stored: its own ones come with the build. */
+      for (size_t i = 0; !rc && base && i < t.nfields;) {
+        if (crm_field(base, t.fields[i].name)) {
+          struct cf_crm_field dead = t.fields[i];
+          memmove(&t.fields[i], &t.fields[i + 1], (t.nfields - i - 1) * sizeof *t.fields);
+          t.nfields--;
+          cf_free(dead.name);
+          for (size_t k = 0; k < dead.nvalues; k++) cf_free(dead.values[k]);
+          cf_free(dead.values);
+          cf_free(dead.ref_type);
+          cf_free(dead.default_json);
+        } else {
+          i++;
+        }
+      }
+    }
   }
   struct cf_buf b;
   cf_buf_init(&b);

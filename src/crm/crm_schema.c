@@ -506,7 +506,7 @@ int cf_crm_validate(struct cf_crm *crm, const char *type, struct json_object *fi
 
 /* ------------------------------------------------------------ a record's JSON */
 
-static void time_text(int64_t ms, char out[40]) {
+void crm_time_text(int64_t ms, char out[40]) {
   int64_t days = cf_time_floor_div(ms, 86400000), in_day = cf_time_floor_mod(ms, 86400000);
   int64_t y;
   unsigned m, d;
@@ -530,9 +530,9 @@ void cf_crm_record_json(const struct cf_store_record *r, struct cf_buf *b) {
   bool empty = true;
   for (size_t i = 1; i + 1 < len && empty; i++) empty = f[i] == ' ' || f[i] == '\n' || f[i] == '\t';
   char t[40];
-  time_text(r->created_ms, t);
+  crm_time_text(r->created_ms, t);
   cf_buf_printf(b, "%s\"createdAt\":\"%s\"", empty ? "" : ",", t);
-  time_text(r->updated_ms, t);
+  crm_time_text(r->updated_ms, t);
   cf_buf_printf(b, ",\"updatedAt\":\"%s\"}", t);
   cf_buf_printf(b, ",\"createdBy\":");
   if (r->created_by) cf_buf_json_string(b, r->created_by, strlen(r->created_by));
@@ -695,5 +695,12 @@ int cf_crm_refresh(struct cf_crm *crm, const struct cf_store_ops *ops, struct cf
   pthread_mutex_lock(&crm->mu);
   int rc = crm_refresh_locked(crm, ops, st, err);
   pthread_mutex_unlock(&crm->mu);
+  return rc;
+}
+
+int cf_crm_type_check(struct json_object *schema, struct cf_error *err) {
+  struct cf_crm_type t;
+  int rc = crm_type_from_json(schema, &t, err);
+  if (!rc) crm_type_release(&t);
   return rc;
 }

@@ -487,10 +487,16 @@ int cf_crm_fire_timers(struct cf_crm *crm, struct cf_runtime *rt, size_t max, si
     struct cf_error e;
     cf_error_clear(&e);
     int r = cf_runtime_run(rt, fire_one, &a, &e);
-    if (r && !first) {
-      /* This one is undone (and stays due); the others go on. */
-      first = r;
-      first_err = e;
+    if (r) {
+      /* This one is undone; it is tried again in a minute (not on every tick); the others go on. */
+      if (!first) {
+        first = r;
+        first_err = e;
+      }
+      struct cf_store_crm_timer later = due[i];
+      later.due_ms = cf_runtime_now(rt) + 60000;
+      struct cf_error e3;
+      ops->crm_timer_set(st, &later, &e3);
     }
     if (!r && fired) (*fired)++;
   }
@@ -510,4 +516,11 @@ int cf_crm_next_due(struct cf_crm *crm, struct cf_runtime *rt, int64_t *due_ms, 
   struct cf_store *st;
   cf_runtime_store(rt, &ops, &st);
   return ops->crm_timer_next(st, due_ms, err);
+}
+
+int cf_crm_trigger_check(struct json_object *def, struct cf_error *err) {
+  struct crm_trigger t;
+  int rc = crm_trigger_compile(def, &t, err);
+  if (!rc) crm_trigger_release(&t);
+  return rc;
 }

@@ -160,8 +160,12 @@ struct answer_op {
   const struct cf__crm_outcome *o;
 };
 
+/* Who the workers' changes are by, in the instances' history. */
+#define ACTOR "worker:" WORKER
+
 static int answer_fn(struct cf_runtime *rt, void *arg, struct cf_error *err) {
   struct answer_op *a = arg;
+  if (cf_runtime_set_actor(rt, ACTOR)) return cf_error_set(err, CF_ENOMEM, "out of memory");
   if (a->o->kind == CF__CRM_COMPLETE)
     return cf_runtime_job_complete(rt, a->rj->job.key, WORKER, a->o->vars.type == CF_FEEL_NULL ? NULL : &a->o->vars,
                                    err);
@@ -309,6 +313,7 @@ out:
 
 static int crm_fn(struct cf_runtime *rt, void *arg, struct cf_error *err) {
   struct crm_op *c = arg;
+  if (cf_runtime_set_actor(rt, ACTOR)) return cf_error_set(err, CF_ENOMEM, "out of memory");
   c->step = STEP_CRM;
   cf_free(c->assignee); /* a retry of the operation after a conflict picks again */
   c->assignee = NULL;
@@ -475,6 +480,7 @@ static void act_release(struct act_op *a) {
 
 static int act_fn(struct cf_runtime *rt, void *arg, struct cf_error *err) {
   struct act_op *a = arg;
+  if (cf_runtime_set_actor(rt, ACTOR)) return cf_error_set(err, CF_ENOMEM, "out of memory");
   if (!a->counted) {
     __atomic_fetch_add(&a->w->own_ops, 1, __ATOMIC_RELAXED);
     a->counted = true;

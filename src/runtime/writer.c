@@ -84,7 +84,9 @@ static int64_t housekeeping(struct cf_runtime_writer *w) {
   cf_error_clear(&err);
   size_t fired = 0, fired_total = 0;
   bool failed = false;
-  /* Timers in batches of their own: each firing is an operation, the batch one commit. */
+  /* Timers in batches of their own: each firing is an operation, the batch one commit. What they do
+   * is by the timer, not by whoever the last command was from. */
+  cf_runtime_set_actor(rt, "timer");
   do {
     fired = 0;
     if (cf_runtime_batch_begin(rt, &err)) {

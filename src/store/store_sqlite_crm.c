@@ -435,9 +435,15 @@ int cf__store_sqlite_record_history_erase(struct cf_store *s, uint64_t record_ke
   if ((r = cf__store_sqlite_call_begin(s, &scope, err, what))) goto done;
   for (size_t i = 0; i < json_object_array_length(names) && r == CF_OK; i++) {
     sqlite3_stmt *st = NULL;
+    /* A value becomes the marker; an absent one (null: the field was not there) stays null. */
     if ((r = prepare(s,
                      "UPDATE record_changes SET changes = json_replace(changes,"
-                     " '$.' || json_quote(?2) || '.from', ?3, '$.' || json_quote(?2) || '.to', ?3)"
+                     " '$.' || json_quote(?2) || '.from',"
+                     " CASE WHEN json_type(changes, '$.' || json_quote(?2) || '.from') = 'null' THEN json('null')"
+                     " ELSE ?3 END,"
+                     " '$.' || json_quote(?2) || '.to',"
+                     " CASE WHEN json_type(changes, '$.' || json_quote(?2) || '.to') = 'null' THEN json('null')"
+                     " ELSE ?3 END)"
                      " WHERE record_key = ?1 AND json_type(changes, '$.' || json_quote(?2)) = 'object'",
                      &st, err)))
       break;

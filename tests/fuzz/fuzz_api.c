@@ -1,7 +1,9 @@
 /*
  * libFuzzer target: request bodies through the API layer (src/api/): JSON
  * bodies of every command and search endpoint (api_json.c, api_search.c),
- * and multipart deployments (api_multipart.c).
+ * multipart deployments (api_multipart.c), and the CRM's records, record
+ * searches, trigger definitions (their FEEL compiled) and type schemas
+ * (src/crm/ validation).
  *
  * The first byte picks the endpoint, the rest is the body. The API runs
  * without authentication against an empty database of its own and without
@@ -18,6 +20,7 @@
 #include <unistd.h>
 
 #include "api/cf_api.h"
+#include "crm/cf_crm.h"
 #include "base/cf_json.h"
 #include "store/cf_store.h"
 
@@ -44,6 +47,11 @@ static const struct {
     {"POST", "/v2/process-definitions/search", NULL},
     {"POST", "/v2/crm/tokens", NULL},
     {"POST", "/v2/crm/groups", NULL},
+    {"POST", "/v2/crm/records/lead", NULL},
+    {"PATCH", "/v2/crm/records/order/5", NULL},
+    {"POST", "/v2/crm/records/ticket/search", NULL},
+    {"POST", "/v2/crm/triggers", NULL},
+    {"PUT", "/v2/crm/record-types/project", NULL},
 };
 
 static struct cf_api *api;
@@ -58,7 +66,9 @@ static void init(void) {
   struct cf_error err;
   if (cf_store_open(db, 0, &ops, &st, &err)) abort(); /* creates the schema */
   ops->close(st);
-  struct cf_api_opts o = {.version = "fuzz", .host = "127.0.0.1", .port = 1, .db = db, .no_auth = true};
+  struct cf_crm *crm;
+  if (cf_crm_new(&crm, &err)) abort();
+  struct cf_api_opts o = {.version = "fuzz", .host = "127.0.0.1", .port = 1, .db = db, .crm = crm, .no_auth = true};
   if (cf_api_new(&o, &api, &err)) abort();
 }
 
