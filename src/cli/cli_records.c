@@ -23,6 +23,7 @@
 
 #include "base/cf_alloc.h"
 #include "base/cf_buf.h"
+#include "base/cf_csv.h"
 #include "base/cf_json.h"
 #include "base/cf_time.h"
 #include "cli/cli.h"
@@ -1014,124 +1015,6 @@ out:
   return status;
 }
 
-/* ------------------------------------------------------------ CSV (RFC 4180) */
-
-/*
- * A reader of CSV text held in memory: records separated by CRLF or LF,
- * cells by commas, a cell in double quotes may hold commas, line breaks and
- * quotes (written twice). Rows are numbered from 1 (the header).
- */
-struct csv {
-  const char *p, *end;
-  size_t row;
-  char *buf;
-  size_t len, cap;
-  size_t *offs;
-  size_t ncells, capcells;
-  char why[160];
-};
-
-/* Reads data from its start again (the buffers are kept). */
-static void csv_rewind(struct csv *c, const char *data, size_t len) {
-  c->row = 0;
-  c->p = data;
-  c->end = data + len;
-  /* A byte order mark, as spreadsheets write it. */
-  if (len >= 3 && !memcmp(data, "\xEF\xBB\xBF", 3)) c->p += 3;
-}
-
-static void csv_init(struct csv *c, const char *data, size_t len) {
-  memset(c, 0, sizeof *c);
-  csv_rewind(c, data, len);
-}
-
-static void csv_release(struct csv *c) {
-  cf_free(c->buf);
-  cf_free(c->offs);
-}
-
-static bool csv_putc(struct csv *c, char ch) {
-  if (!cf_grow((void **)&c->buf, &c->cap, c->len, 1)) return false;
-  c->buf[c->len++] = ch;
-  return true;
-}
-
-static const char *csv_cell(const struct csv *c, size_t i) { return c->buf + c->offs[i]; }
-
-static bool csv_eol(const struct csv *c, const char *p) {
-  return p < c->end && (*p == '\n' || (*p == '\r' && p + 1 < c->end && p[1] == '\n'));
-}
-
-/* The next record: 1, 0 at the end, -1 with why. */
-static int csv_next(struct csv *c) {
-  if (c->p >= c->end) return 0;
-  c->row++;
-  c->ncells = 0;
-  c->len = 0;
-  for (;;) {
-    if (!cf_grow((void **)&c->offs, &c->capcells, c->ncells, sizeof *c->offs)) goto oom;
-    c->offs[c->ncells++] = c->len;
-    if (c->p < c->end && *c->p == '"') {
-      c->p++;
-      for (;;) {
-        if (c->p >= c->end) {
-          snprintf(c->why, sizeof c->why, "row %zu: a quoted cell is not closed (a quote is missing)", c->row);
-          return -1;
-        }
-        if (*c->p == '"') {
-          if (c->p + 1 < c->end && c->p[1] == '"') {
-            if (!csv_putc(c, '"')) goto oom;
-            c->p += 2;
-            continue;
-          }
-          c->p++;
-          break;
-        }
-        if (!csv_putc(c, *c->p++)) goto oom;
-      }
-      if (c->p < c->end && *c->p != ',' && !csv_eol(c, c->p)) {
-        snprintf(c->why, sizeof c->why,
-                 "row %zu, cell %zu: text after the closing quote (a quote inside a quoted cell is written twice: \"\")",
-                 c->row, c->ncells);
-        return -1;
-      }
-    } else {
-      while (c->p < c->end && *c->p != ',' && !csv_eol(c, c->p))
-        if (!csv_putc(c, *c->p++)) goto oom;
-    }
-    if (!csv_putc(c, '\0')) goto oom;
-    if (c->p >= c->end) return 1;
-    if (*c->p == ',') {
-      c->p++;
-      continue;
-    }
-    c->p += *c->p == '\r' ? 2 : 1;
-    return 1;
-  }
-oom:
-  snprintf(c->why, sizeof c->why, "row %zu: out of memory", c->row);
-  return -1;
-}
-
-/* A record that is an empty line. */
-static bool csv_blank(const struct csv *c) { return c->ncells == 1 && !*csv_cell(c, 0); }
-
-/* Appends a cell to b, quoted when it holds a comma, a quote or a line break (or starts or ends with a space). */
-static void csv_put(struct cf_buf *b, const char *s, size_t len) {
-  bool quote = len && (s[0] == ' ' || s[len - 1] == ' ');
-  for (size_t i = 0; i < len && !quote; i++) quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
-  if (!quote) {
-    cf_buf_append(b, s, len);
-    return;
-  }
-  cf_buf_putc(b, '"');
-  for (size_t i = 0; i < len; i++) {
-    if (s[i] == '"') cf_buf_putc(b, '"');
-    cf_buf_putc(b, s[i]);
-  }
-  cf_buf_putc(b, '"');
-}
-
 /* ------------------------------------------------------------ records import */
 
 /* Columns the header may name besides the type's fields: what an export writes, set by crmflow (ignored). */
@@ -1146,11 +1029,11 @@ static bool ignored_column(const char *name) {
  * as text. A cell that does not convert stays text, for validation to
  * refuse by name.
  */
-static struct json_object *row_fields(const struct csv *c, const int *col_field, const struct schema *s) {
+static struct json_object *row_fields(const struct cf_csv *c, const int *col_field, const struct schema *s) {
   struct json_object *o = json_object_new_object();
   if (!o) return NULL;
   for (size_t i = 0; i < c->ncells; i++) {
-    const char *cell = csv_cell(c, i);
+    const char *cell = cf_csv_cell(c, i);
     if (col_field[i] < 0 || !*cell) continue;
     const char *t = s->types[col_field[i]];
     struct json_object *v = NULL;
@@ -1201,8 +1084,8 @@ static int records_import(int argc, char **argv) {
   memset(&ss, 0, sizeof ss);
   struct schema sch;
   memset(&sch, 0, sizeof sch);
-  struct csv c;
-  csv_init(&c, data, len);
+  struct cf_csv c;
+  cf_csv_init(&c, data, len);
   int *col_field = NULL;
   size_t ncols = 0, nrows = 0, rejected = 0, imported = 0;
   bool in_batch = false;
@@ -1213,7 +1096,7 @@ static int records_import(int argc, char **argv) {
   bool tty = isatty(fileno(stderr));
 
   /* The whole file must be CSV before anything is opened. */
-  int rc = csv_next(&c);
+  int rc = cf_csv_next(&c);
   if (rc < 0) {
     status = cf_cli_refuse(&a, "%s: %s; nothing was imported", file, c.why);
     goto out;
@@ -1223,7 +1106,7 @@ static int records_import(int argc, char **argv) {
     goto out;
   }
   ncols = c.ncells;
-  while ((rc = csv_next(&c)) > 0) nrows += !csv_blank(&c);
+  while ((rc = cf_csv_next(&c)) > 0) nrows += !cf_csv_blank(&c);
   if (rc < 0) {
     status = cf_cli_refuse(&a, "%s: %s; nothing was imported", file, c.why);
     goto out;
@@ -1233,14 +1116,14 @@ static int records_import(int argc, char **argv) {
   if ((status = schema_load(&a, &ss, type, &sch))) goto out;
 
   /* The header: each column a field of the type (or a column an export writes), once. */
-  csv_rewind(&c, data, len);
-  csv_next(&c);
+  cf_csv_rewind(&c, data, len);
+  cf_csv_next(&c);
   if (!(col_field = cf_calloc(ncols, sizeof *col_field))) {
     status = cf_cli_refuse(&a, "out of memory");
     goto out;
   }
   for (size_t i = 0; i < ncols; i++) {
-    const char *name = csv_cell(&c, i);
+    const char *name = cf_csv_cell(&c, i);
     col_field[i] = schema_find(&sch, name);
     if (col_field[i] < 0 && !ignored_column(name)) {
       status = cf_cli_refuse(&a, "%s: row 1, column %zu: a %s has no field '%s' (see 'crmflow records types');"
@@ -1249,15 +1132,15 @@ static int records_import(int argc, char **argv) {
       goto out;
     }
     for (size_t k = 0; k < i; k++)
-      if (!strcmp(csv_cell(&c, k), name)) {
+      if (!strcmp(cf_csv_cell(&c, k), name)) {
         status = cf_cli_refuse(&a, "%s: row 1: the column '%s' appears twice; nothing was imported", file, name);
         goto out;
       }
   }
 
   /* Every row checked first, each rejected one said. */
-  while (csv_next(&c) > 0) {
-    if (csv_blank(&c)) continue;
+  while (cf_csv_next(&c) > 0) {
+    if (cf_csv_blank(&c)) continue;
     char where[64];
     snprintf(where, sizeof where, "row %zu", c.row);
     if (c.ncells != ncols) {
@@ -1292,13 +1175,13 @@ static int records_import(int argc, char **argv) {
     goto out;
   }
   in_batch = true;
-  csv_rewind(&c, data, len);
-  csv_next(&c);
+  cf_csv_rewind(&c, data, len);
+  cf_csv_next(&c);
   int shown = -1;
   char total[32];
   grouped(nrows, total, sizeof total);
-  while (csv_next(&c) > 0) {
-    if (csv_blank(&c)) continue;
+  while (cf_csv_next(&c) > 0) {
+    if (cf_csv_blank(&c)) continue;
     struct import_row r = {.crm = ss.crm, .type = type, .fields = row_fields(&c, col_field, &sch)};
     if (!r.fields) {
       status = cf_cli_refuse(&a, "out of memory; nothing was imported");
@@ -1340,7 +1223,7 @@ static int records_import(int argc, char **argv) {
 out:
   if (in_batch) cf_runtime_batch_rollback(ss.rt);
   cf_free(col_field);
-  csv_release(&c);
+  cf_csv_release(&c);
   schema_release(&sch);
   session_close(&ss);
   cf_free(data);
@@ -1362,7 +1245,7 @@ static void export_row(struct cf_buf *b, struct cf_buf *cell, const struct cf_st
     if (f && json_object_object_get_ex(f, s->names[i], &x)) value_text(cell, x);
     if (cell->oom) b->oom = true;
     cf_buf_putc(b, ',');
-    csv_put(b, cell->data ? cell->data : "", cell->len);
+    cf_csv_put(b, cell->data ? cell->data : "", cell->len);
   }
   if (f) json_object_put(f);
   cf_buf_printf(b, ",%s", cf_cli_format_time(r->created_ms, t, sizeof t));
@@ -1411,7 +1294,7 @@ static int records_export(int argc, char **argv) {
   cf_buf_puts(&b, "recordKey");
   for (size_t i = 0; i < sch.n; i++) {
     cf_buf_putc(&b, ',');
-    csv_put(&b, sch.names[i], strlen(sch.names[i]));
+    cf_csv_put(&b, sch.names[i], strlen(sch.names[i]));
   }
   cf_buf_puts(&b, ",createdAt,updatedAt\r\n");
 

@@ -338,8 +338,6 @@ int cf_crm_type_put(struct cf_crm *crm, struct cf_runtime *rt, struct json_objec
         rc = cf_error_set(err, CF_EINVAL, "fields: %s.%s exists and cannot be removed (give every field added before)",
                           t.name, fn);
       }
-      for (size_t k = 0; k < norig; k++) crm_type_release(&orig[k]);
-      cf_free(orig);
       /* For a built-in type, only the added fields are stored: its own ones come with the build. */
       for (size_t i = 0; !rc && base && i < t.nfields;) {
         if (crm_field(base, t.fields[i].name)) {
@@ -355,6 +353,8 @@ int cf_crm_type_put(struct cf_crm *crm, struct cf_runtime *rt, struct json_objec
           i++;
         }
       }
+      for (size_t k = 0; k < norig; k++) crm_type_release(&orig[k]);
+      cf_free(orig);
     }
   }
   struct cf_buf b;
