@@ -57,6 +57,11 @@ static const struct api_route routes[] = {
     {"POST", "/v2/variables/search", PERM_READ, api_h_variable_search},
     {"GET", "/v2/variables/{}", PERM_READ, api_h_variable_get},
     {"GET", "/v2/crm/me", PERM_SELF, api_h_me},
+    {"POST", "/v2/crm/session", PERM_OPEN, api_h_session_create},
+    {"DELETE", "/v2/crm/session", PERM_SELF, api_h_session_delete},
+    {"GET", "/v2/user-tasks/{}/form", PERM_TASK_READ, api_h_task_form},
+    {"GET", "/v2/crm/process-definitions/{}/statistics", PERM_READ, api_h_definition_statistics},
+    {"GET", "/v2/crm/dashboard", PERM_READ, api_h_dashboard},
     {"POST", "/v2/crm/tokens", PERM_ADMIN, api_h_token_create},
     {"GET", "/v2/crm/tokens", PERM_ADMIN, api_h_token_list},
     {"DELETE", "/v2/crm/tokens/{}", PERM_ADMIN, api_h_token_delete},
@@ -111,6 +116,7 @@ void cf_api_response_init(struct cf_api_response *res) {
   res->content_type = "application/json";
   res->www_authenticate = NULL;
   res->cache_control = NULL;
+  res->set_cookie[0] = '\0';
   cf_buf_init(&res->body);
 }
 
@@ -555,6 +561,7 @@ int cf_api_new(const struct cf_api_opts *o, struct cf_api **out, struct cf_error
   api->long_poll_ms = o->long_poll_ms > 0 ? o->long_poll_ms : 10000;
   api->max_depth = o->max_json_depth ? o->max_json_depth : 64;
   api->max_resource = o->max_resource ? o->max_resource : 4u << 20;
+  api->session_ms = o->session_ms > 0 ? o->session_ms : 8LL * 3600 * 1000;
   if (!(api->version = cf_strdup(o->version ? o->version : "0.0.0")) ||
       !(api->host = cf_strdup(o->host ? o->host : "127.0.0.1")) || (o->db && !(api->db = cf_strdup(o->db))) ||
       !(api->lat = cf_calloc(NROUTES, sizeof *api->lat)) ||
@@ -573,6 +580,10 @@ int cf_api_new(const struct cf_api_opts *o, struct cf_api **out, struct cf_error
       return rc;
     }
     api_reader_put(api, r);
+    if ((rc = api_session_init(api, err))) {
+      cf_api_free(api);
+      return rc;
+    }
   }
   *out = api;
   return CF_OK;

@@ -59,6 +59,7 @@ struct api_principal {
   char user[128];            /* the user acted as ("" when the token has none) */
   char groups[API_MAX_GROUPS][128];
   size_t ngroups;
+  char csrf[65];             /* signed in through the web UI's session cookie: the CSRF token it needs; else "" */
 };
 
 const char *api_role_name(enum api_role r);
@@ -112,6 +113,9 @@ struct cf_api {
   int64_t long_poll_ms;
   size_t max_depth, max_resource;
   unsigned char auth_key[32]; /* keys the cache's header hashes (random per process) */
+  unsigned char session_key[32]; /* signs web UI session cookies (stored: every node, every restart) */
+  bool session_key_ok;
+  int64_t session_ms;
 
   pthread_mutex_t mu;         /* readers, defs, auth cache */
   struct api_reader *readers;
@@ -341,6 +345,11 @@ bool api_h_variable_search(struct api_ctx *c);
 bool api_h_variable_get(struct api_ctx *c);
 
 bool api_h_me(struct api_ctx *c);
+bool api_h_session_create(struct api_ctx *c);
+bool api_h_session_delete(struct api_ctx *c);
+bool api_h_task_form(struct api_ctx *c);
+bool api_h_definition_statistics(struct api_ctx *c);
+bool api_h_dashboard(struct api_ctx *c);
 bool api_h_token_create(struct api_ctx *c);
 bool api_h_token_list(struct api_ctx *c);
 bool api_h_token_delete(struct api_ctx *c);
@@ -376,6 +385,8 @@ bool api_h_personal_erase(struct api_ctx *c);
 /* Resolves the Authorization header into *who (cached a few seconds). false: answered 401. */
 bool api_authenticate(struct api_ctx *c);
 int api_auth_init(struct cf_api *api);
+/* Loads (or makes and stores, through the writer) the key that signs session cookies. */
+int api_session_init(struct cf_api *api, struct cf_error *err);
 void api_auth_free(struct cf_api *api);
 
 int api_park_init(struct cf_api *api);

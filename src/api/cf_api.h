@@ -38,6 +38,7 @@ struct cf_api_opts {
   int64_t long_poll_ms;  /* job activation's default long poll (requestTimeout 0); 0: 10000 */
   size_t max_json_depth; /* 0: 64 */
   size_t max_resource;   /* largest deployed resource in bytes; 0: 4 MiB */
+  int64_t session_ms;    /* how long a web UI session lasts; 0: 8 hours */
 };
 
 struct cf_api_request {
@@ -48,6 +49,8 @@ struct cf_api_request {
   size_t body_len;
   const char *authorization; /* the Authorization header, or NULL */
   const char *content_type;  /* the Content-Type header, or NULL */
+  const char *cookie;        /* the Cookie header, or NULL (the web UI's session) */
+  const char *csrf;          /* the X-CSRF-Token header, or NULL */
   double started;        /* when the request arrived (CLOCK_MONOTONIC seconds), for the latency histogram */
   /* Whether the client has gone while the request waits (a parked long poll asks before taking
    * jobs for it); callable from any thread until done. NULL: never gone. */
@@ -62,6 +65,7 @@ struct cf_api_response {
   char allow[64];            /* a 405's Allow header ("GET, POST"), or empty */
   const char *www_authenticate; /* static, or NULL: a 401's WWW-Authenticate */
   const char *cache_control;    /* static, or NULL */
+  char set_cookie[512];         /* a Set-Cookie header, or empty */
 };
 
 typedef void (*cf_api_done_fn)(void *arg);

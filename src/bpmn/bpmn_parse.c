@@ -861,6 +861,26 @@ static void build(struct parser *p, xmlNodePtr defs) {
   }
   for (size_t i = 0; i < p->nproc && !p->oom; i++) collect(p, p->proc_nodes[i], (uint32_t)i, -1);
   if (p->oom) return;
+  /* Embedded forms (zeebe:userTaskForm, in a process's extensionElements). */
+  size_t nforms = 0;
+  for (size_t i = 0; i < p->nproc; i++) {
+    xmlNodePtr ext = child(p->proc_nodes[i], is_bpmn, "extensionElements");
+    for (xmlNodePtr f = ext ? ext->children : NULL; f; f = f->next) nforms += is_zeebe(f, "userTaskForm");
+  }
+  if (nforms && !(m->forms = cf__bpmn_arena_array(p->a, nforms, sizeof *m->forms))) {
+    oom(p);
+    return;
+  }
+  for (size_t i = 0; i < p->nproc && !p->oom; i++) {
+    xmlNodePtr ext = child(p->proc_nodes[i], is_bpmn, "extensionElements");
+    for (xmlNodePtr f = ext ? ext->children : NULL; f && !p->oom; f = f->next) {
+      if (!is_zeebe(f, "userTaskForm")) continue;
+      struct cf_bpmn_form *form = &m->forms[m->nforms];
+      form->id = attr(p, f, "id");
+      form->json = text(p, f);
+      if (form->id && form->json) m->nforms++;
+    }
+  }
 
   m->nprocesses = (uint32_t)p->nproc;
   m->nelements = (uint32_t)p->els.n;

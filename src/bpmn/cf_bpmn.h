@@ -207,8 +207,16 @@ struct cf_bpmn_process {
   int32_t none_start; /* the process's none start event, or -1 */
 };
 
+/* An embedded Camunda form (zeebe:userTaskForm): a user task's formKey "camunda-forms:bpmn:ID" names it. */
+struct cf_bpmn_form {
+  char *id;
+  char *json;       /* the form's JSON, as written */
+};
+
 struct cf_bpmn_model {
   char *resource_name;
+  struct cf_bpmn_form *forms;
+  uint32_t nforms;
   struct cf_bpmn_process *processes;
   uint32_t nprocesses;
   struct cf_bpmn_element *elements;

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "base/cf_time.h"
@@ -63,6 +64,8 @@ static const char usage[] =
     "  --smtp-from ADDRESS   the sender of its mails (default crmflow@localhost)\n"
     "  --allow-hosts H1,H2   the hosts the built-in http.request worker may call (loopback only when\n"
     "                        listed; none by default)\n"
+    "  --ui DIR              the web UI's built files (default: web/dist of the source tree this\n"
+    "                        binary was built from, when it exists; --ui '' serves none)\n"
     "  --max-queue N         commands waiting for the writer at most (default 65536); past it a\n"
     "                        command is refused with 503 RESOURCE_EXHAUSTED (clients retry it)\n";
 
@@ -152,6 +155,7 @@ int cf_cli_serve(int argc, char **argv) {
       {"--smtp", true, NULL},
       {"--smtp-from", true, NULL},
       {"--allow-hosts", true, NULL},
+      {"--ui", true, NULL},
   };
   struct cf_cli_args a = {.cmd = "serve", .usage = usage};
   int rc = cf_cli_args_parse(&a, argc, argv, opts, sizeof opts / sizeof opts[0], 0, 0);
@@ -237,7 +241,14 @@ int cf_cli_serve(int argc, char **argv) {
                            .crm = crm, .no_auth = no_auth};
   struct cf_api *api = NULL;
   struct cf_http *http = NULL;
-  struct cf_http_opts ho = {.host = host, .port = port, .max_body = max_body};
+  /* The web UI: --ui DIR, else the build's web/dist when it was built. */
+  const char *ui = opts[9].value;
+#ifdef CF_WEB_DIR
+  struct stat ui_st;
+  if (!ui && stat(CF_WEB_DIR "/index.html", &ui_st) == 0) ui = CF_WEB_DIR;
+#endif
+  if (ui && !*ui) ui = NULL;
+  struct cf_http_opts ho = {.host = host, .port = port, .max_body = max_body, .ui_dir = ui};
   cf_error_clear(&err);
   if (cf_api_new(&ao, &api, &err) == CF_OK) {
     __atomic_store_n(&notify_api, api, __ATOMIC_RELEASE);
@@ -260,6 +271,7 @@ int cf_cli_serve(int argc, char **argv) {
   if (cf_crm_workers_start(&wko, &workers, &err) != CF_OK)
     cf_cli_errorf("serve: the built-in job workers do not run: %s", err.msg);
   __atomic_store_n(&notify_workers, workers, __ATOMIC_RELEASE);
+  if (ui) fprintf(stderr, "crmflow: the web UI (%s) at http://%s/\n", ui, listen);
   fprintf(stderr, "crmflow: serving %s on http://%s%s\n", a.db, listen,
           no_auth ? " WITHOUT authentication (--no-auth: every request acts as admin)" : "");
   fflush(stderr);

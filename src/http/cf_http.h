@@ -33,6 +33,10 @@ struct cf_http_opts {
   unsigned upload_timeout_s; /* a request whose body takes longer is cut off (connection closed); 0: 30 */
   void (*log)(void *arg, const char *line); /* NULL: stderr; called from any of the server's threads */
   void *log_arg;
+  /* The web UI's built files (web/dist): served at / for GET and HEAD of every path outside the API
+   * (/v2/, /healthz, /metrics); a path with no such file and no extension gets index.html (the UI's
+   * own routes). NULL: none. */
+  const char *ui_dir;
 };
 
 /* Starts listening; CF_EIO with err saying why (the port is taken, the address is not local...). */

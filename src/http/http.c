@@ -33,6 +33,8 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <microhttpd.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -69,6 +71,7 @@ struct cf_http {
   struct req *head;    /* every request MHD holds (first call to completion) */
   size_t busy;         /* of those, handed to the API */
   atomic_bool stopping; /* responses then say Connection: close */
+  char *ui_dir;         /* the web UI's files, or NULL */
 };
 
 /* One request, from its headers to its completion (and to the API's done). */
@@ -83,7 +86,7 @@ struct req {
   char *path;
   struct timespec t0;
   double started;
-  char *authorization, *content_type, *query;
+  char *authorization, *content_type, *query, *cookie, *csrf;
   struct cf_buf body;
   size_t discarded;  /* bytes past max_body, read and dropped */
   bool too_large;
@@ -132,6 +135,8 @@ static void req_unref(struct req *r) {
   cf_free(r->path);
   cf_free(r->authorization);
   cf_free(r->content_type);
+  cf_free(r->cookie);
+  cf_free(r->csrf);
   cf_free(r->query);
   cf_buf_release(&r->body);
   cf_api_response_release(&r->res);
@@ -176,6 +181,8 @@ static struct req *req_new(struct cf_http *h, struct MHD_Connection *c, const ch
   bool oom = !(r->path = cf_strdup(url));
   r->authorization = header_dup(c, MHD_HTTP_HEADER_AUTHORIZATION, &oom);
   r->content_type = header_dup(c, MHD_HTTP_HEADER_CONTENT_TYPE, &oom);
+  r->cookie = header_dup(c, MHD_HTTP_HEADER_COOKIE, &oom);
+  r->csrf = header_dup(c, "X-CSRF-Token", &oom);
   struct cf_buf q;
   cf_buf_init(&q);
   MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg, &q);
@@ -208,6 +215,7 @@ static enum MHD_Result respond(struct cf_http *h, struct req *r, const struct cf
   if (res->allow[0]) MHD_add_response_header(m, MHD_HTTP_HEADER_ALLOW, res->allow);
   if (res->www_authenticate) MHD_add_response_header(m, MHD_HTTP_HEADER_WWW_AUTHENTICATE, res->www_authenticate);
   if (res->cache_control) MHD_add_response_header(m, MHD_HTTP_HEADER_CACHE_CONTROL, res->cache_control);
+  if (res->set_cookie[0]) MHD_add_response_header(m, MHD_HTTP_HEADER_SET_COOKIE, res->set_cookie);
   /* A keep-alive client is told to go: the server is stopping. */
   if (atomic_load(&h->stopping)) MHD_add_response_header(m, MHD_HTTP_HEADER_CONNECTION, "close");
   enum MHD_Result ok = MHD_queue_response(r->c, (unsigned)status, m);
@@ -311,6 +319,8 @@ static enum MHD_Result hand_over(struct cf_http *h, struct req *r) {
                              .body_len = r->body.len,
                              .authorization = r->authorization,
                              .content_type = r->content_type,
+                             .cookie = r->cookie,
+                             .csrf = r->csrf,
                              .started = r->started,
                              .gone = client_gone,
                              .gone_arg = r};
@@ -324,6 +334,88 @@ static enum MHD_Result hand_over(struct cf_http *h, struct req *r) {
   return answer(h, r);
 }
 
+/* ------------------------------------------------------------ the web UI's files */
+
+static bool is_api_path(const char *url) {
+  return !strncmp(url, "/v2/", 4) || !strcmp(url, "/v2") || !strcmp(url, "/healthz") || !strcmp(url, "/metrics");
+}
+
+static const char *mime_of(const char *path) {
+  static const struct {
+    const char *ext, *type;
+  } types[] = {{".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
+               {".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
+               {".json", "application/json"}, {".svg", "image/svg+xml"}, {".png", "image/png"},
+               {".ico", "image/x-icon"}, {".woff2", "font/woff2"}, {".woff", "font/woff"},
+               {".txt", "text/plain; charset=utf-8"}, {".map", "application/json"}};
+  const char *dot = strrchr(path, '.');
+  for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
+    if (!strcmp(dot, types[i].ext)) return types[i].type;
+  return "application/octet-stream";
+}
+
+/*
+ * Serves a file of the UI. Names are checked, never resolved past the folder: no "..", no
+ * backslash, no NUL. Hashed assets (/assets/...) are cached for a year (immutable: a new build has
+ * new names); index.html is revalidated each time, so a new build is seen at once.
+ */
+static enum MHD_Result serve_static(struct cf_http *h, struct req *r, const char *url) {
+  char path[1024];
+  const char *rel = url[0] == '/' ? url + 1 : url;
+  bool bad = strstr(rel, "..") || strchr(rel, '\\') || strlen(rel) > 512;
+  const char *file = !*rel ? "index.html" : rel;
+  int fd = -1;
+  struct stat sb;
+  if (!bad) {
+    snprintf(path, sizeof path, "%s/%s", h->ui_dir, file);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 && (fstat(fd, &sb) || !S_ISREG(sb.st_mode))) {
+      close(fd);
+      fd = -1;
+    }
+    /* A route of the UI (no extension): the app itself. */
+    const char *slash = strrchr(file, '/'), *dot = strrchr(file, '.');
+    if (fd < 0 && (!dot || (slash && dot < slash))) {
+      file = "index.html";
+      snprintf(path, sizeof path, "%s/index.html", h->ui_dir);
+      fd = open(path, O_RDONLY | O_CLOEXEC);
+      if (fd >= 0 && (fstat(fd, &sb) || !S_ISREG(sb.st_mode))) {
+        close(fd);
+        fd = -1;
+      }
+    }
+  }
+  if (fd < 0) {
+    struct cf_api_response res;
+    cf_api_response_init(&res);
+    cf_api_problem(&res, 404, "NOT_FOUND", bad ? "not a file name of the UI" : "no such file", r->path);
+    enum MHD_Result ok = res.body.oom ? MHD_NO : respond(h, r, &res, "");
+    cf_api_response_release(&res);
+    return ok;
+  }
+  struct MHD_Response *m = MHD_create_response_from_fd((uint64_t)sb.st_size, fd);
+  if (!m) {
+    close(fd);
+    return MHD_NO;
+  }
+  MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE, mime_of(file));
+  MHD_add_response_header(m, MHD_HTTP_HEADER_CACHE_CONTROL,
+                          !strncmp(file, "assets/", 7) ? "public, max-age=31536000, immutable" : "no-cache");
+  MHD_add_response_header(m, "X-Content-Type-Options", "nosniff");
+  MHD_add_response_header(m, "X-Frame-Options", "DENY");
+  MHD_add_response_header(m, "Referrer-Policy", "same-origin");
+  if (!strcmp(file, "index.html"))
+    MHD_add_response_header(m, "Content-Security-Policy",
+                            "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                            "font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'");
+  if (atomic_load(&h->stopping)) MHD_add_response_header(m, MHD_HTTP_HEADER_CONNECTION, "close");
+  enum MHD_Result ok = MHD_queue_response(r->c, MHD_HTTP_OK, m);
+  MHD_destroy_response(m);
+  r->answered = true;
+  log_line(h, r->method, r->path, 200, ms_since(&r->t0), "");
+  return ok;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload, size_t *upload_size, void **state) {
   (void)version;
@@ -333,6 +425,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     /* First call: headers only. */
     if (!(r = req_new(h, c, method, url))) return MHD_NO;
     *state = r;
+    if (h->ui_dir && (!strcmp(method, "GET") || !strcmp(method, "HEAD")) && !is_api_path(url))
+      return serve_static(h, r, url);
     /* A body announced too large is refused before it is read (MHD then closes the connection). */
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
@@ -417,6 +511,10 @@ int cf_http_start(const struct cf_http_opts *o, struct cf_api *api, struct cf_ht
   h->upload_ms = 1000.0 * (o->upload_timeout_s ? o->upload_timeout_s : 30);
   h->log = o->log;
   h->log_arg = o->log_arg;
+  if (o->ui_dir && !(h->ui_dir = cf_strdup(o->ui_dir))) {
+    cf_free(h);
+    return cf_error_set(err, CF_ENOMEM, "out of memory");
+  }
   pthread_mutex_init(&h->mu, NULL);
   pthread_cond_init(&h->idle, NULL);
   unsigned threads = o->threads ? o->threads : 2;
@@ -435,6 +533,7 @@ int cf_http_start(const struct cf_http_opts *o, struct cf_api *api, struct cf_ht
     int e = errno;
     pthread_mutex_destroy(&h->mu);
     pthread_cond_destroy(&h->idle);
+    cf_free(h->ui_dir);
     cf_free(h);
     return cf_error_set(err, CF_EIO, "cannot listen on %s:%d%s%s", host, o->port, e ? ": " : "",
                         e ? strerror(e) : " (is another server on that port?)");
@@ -504,5 +603,6 @@ void cf_http_stop(struct cf_http *h) {
   if (listener != MHD_INVALID_SOCKET) close(listener);
   pthread_mutex_destroy(&h->mu);
   pthread_cond_destroy(&h->idle);
+  cf_free(h->ui_dir);
   cf_free(h);
 }

@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/cf_buf.h"
 #include "crmflow/cf_error.h"
 
 struct cf_store;
@@ -600,6 +601,15 @@ struct cf_store_ops {
   /* A small named state of the crm layer (round-robin positions...): value NULL when absent. */
   int (*crm_state_get)(struct cf_store *s, const char *name, char **value, struct cf_error *err);
   int (*crm_state_put)(struct cf_store *s, const char *name, const char *value, struct cf_error *err);
+
+  /* --- aggregates for the web UI, as JSON text appended to out */
+  /* {"items":[{"elementId","active","incidents"}]}: for the active instances of a definition, what waits
+   * at each element (jobs, open user tasks, timers, subscriptions) and the open incidents there. */
+  int (*element_statistics)(struct cf_store *s, uint64_t definition_key, struct cf_buf *out, struct cf_error *err);
+  /* {"days":[{"day","started","completed"}], "backlog":[{"group","open"}], "slaBreaches":{"overdueTasks",
+   * "items":[{"userTaskKey","elementId","dueDate","assignee","candidateGroups","processInstanceKey"}]},
+   * "cycleTime":[{"processDefinitionId","completed","averageMs"}]} since since_ms (days in UTC). */
+  int (*dashboard)(struct cf_store *s, int64_t since_ms, int64_t now_ms, struct cf_buf *out, struct cf_error *err);
 
   /* Removes ended instances (and their history and side rows) that ended before before_ms, at most
    * batch of them (0: 1000), oldest first; *removed says how many. Call again until it is 0. */

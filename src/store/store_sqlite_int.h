@@ -141,6 +141,10 @@ int cf__store_sqlite_record_change_append(struct cf_store *s, const struct cf_st
 int cf__store_sqlite_record_history(struct cf_store *s, uint64_t record_key,
                                     struct cf_store_record_change **out, size_t *n,
                                     struct cf_error *err);
+int cf__store_sqlite_element_statistics(struct cf_store *s, uint64_t definition_key, struct cf_buf *out,
+                                        struct cf_error *err);
+int cf__store_sqlite_dashboard(struct cf_store *s, int64_t since_ms, int64_t now_ms, struct cf_buf *out,
+                               struct cf_error *err);
 int cf__store_sqlite_history_erase(struct cf_store *s, uint64_t instance_key, const char *values, const char *marker,
                                    size_t *replaced, struct cf_error *err);
 int cf__store_sqlite_record_history_erase(struct cf_store *s, uint64_t record_key,

@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 #include <json-c/json.h>
+#include <sodium.h>
 
 #include "api/cf_api.h"
 #include "base/cf_alloc.h"
@@ -95,6 +96,34 @@ static int call_full(const char *method, const char *path, const char *query, co
   if (status >= 400) {
     assert_string_equal(res.content_type, "application/problem+json");
   }
+  cf_api_response_release(&res);
+  return status;
+}
+
+/* A request as a browser sends it: the session cookie, and the CSRF token when given. */
+static int call_cookie(const char *method, const char *path, const char *cookie, const char *csrf, const char *body,
+                       struct json_object **out, char *set_cookie) {
+  struct cf_api_request req = {.method = method, .path = path, .body = body, .body_len = body ? strlen(body) : 0,
+                               .cookie = cookie, .csrf = csrf, .content_type = "application/json",
+                               .started = mono()};
+  struct cf_api_response res;
+  cf_api_response_init(&res);
+  struct waiter w = {.done = false};
+  pthread_mutex_init(&w.mu, NULL);
+  pthread_cond_init(&w.cv, NULL);
+  if (!cf_api_handle(g_api, &req, &res, wake, &w)) {
+    pthread_mutex_lock(&w.mu);
+    while (!w.done) pthread_cond_wait(&w.cv, &w.mu);
+    pthread_mutex_unlock(&w.mu);
+  }
+  pthread_mutex_destroy(&w.mu);
+  pthread_cond_destroy(&w.cv);
+  if (set_cookie) strcpy(set_cookie, res.set_cookie);
+  if (out) {
+    struct cf_error err;
+    *out = res.body.len ? cf_json_parse(res.body.data, res.body.len, &err) : NULL;
+  }
+  int status = res.status;
   cf_api_response_release(&res);
   return status;
 }
@@ -181,7 +210,12 @@ static int setup(void **state) {
   assert_int_equal(cf_store_open(g_db, 0, &ops, &st, &err), CF_OK);
   struct cf_store_group g = {.name = "sales", .created_ms = 1};
   assert_int_equal(ops->group_put(st, &g, true, &err), CF_OK);
-  struct cf_store_user ann = {.name = "ann", .role = "agent", .groups = "[\"sales\"]", .created_ms = 1};
+  char ann_hash[crypto_pwhash_STRBYTES];
+  assert_int_equal(crypto_pwhash_str(ann_hash, "ann-secret-1", 12, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                                     crypto_pwhash_MEMLIMIT_INTERACTIVE),
+                   0);
+  struct cf_store_user ann = {.name = "ann", .role = "agent", .groups = "[\"sales\"]", .password_hash = ann_hash,
+                              .created_ms = 1};
   struct cf_store_user bob = {.name = "bob", .role = "agent", .groups = "[]", .created_ms = 1};
   assert_int_equal(ops->user_put(st, &ann, true, &err), CF_OK);
   assert_int_equal(ops->user_put(st, &bob, true, &err), CF_OK);
@@ -779,6 +813,110 @@ static void test_records(void **state) {
   json_object_put(j);
 }
 
+static void test_ui_endpoints(void **state) {
+  (void)state;
+  struct json_object *j;
+  char set[512], cookie[512];
+  /* Sign in: a wrong password is a 401 without a challenge; the right one a cookie and a CSRF token. */
+  assert_int_equal(call_cookie("POST", "/v2/crm/session", NULL, NULL, "{\"username\":\"ann\",\"password\":\"nope\"}", &j,
+                               set),
+                   401);
+  json_object_put(j);
+  assert_int_equal(call_cookie("POST", "/v2/crm/session", NULL, NULL,
+                               "{\"username\":\"ann\",\"password\":\"ann-secret-1\"}", &j, set),
+                   200);
+  assert_non_null(strstr(set, "crmflow_session="));
+  assert_non_null(strstr(set, "HttpOnly"));
+  assert_non_null(strstr(set, "SameSite=Strict"));
+  char csrf[80];
+  snprintf(csrf, sizeof csrf, "%s", s(j, "csrfToken"));
+  assert_int_equal(strlen(csrf), 64);
+  assert_string_equal(s(j, "role"), "agent");
+  json_object_put(j);
+  snprintf(cookie, sizeof cookie, "theme=dark; %.*s", (int)strcspn(set, ";"), set);
+  assert_int_equal(call_cookie("GET", "/v2/crm/me", cookie, NULL, NULL, &j, NULL), 200);
+  assert_string_equal(s(j, "user"), "ann");
+  json_object_put(j);
+  /* A change with the cookie needs the token: another site's form cannot send it. */
+  char inst[32], body[200];
+  snprintf(inst, sizeof inst, "%s", start_order("UI-1"));
+  for (int i = 0; i < 20; i++) {
+    struct json_object *jobs;
+    assert_int_equal(call("POST", "/v2/jobs/activation", tok_worker,
+                          "{\"type\":\"api.charge\",\"timeout\":30000,\"maxJobsToActivate\":50,\"requestTimeout\":-1}",
+                          &jobs),
+                     200);
+    size_t n = json_object_array_length(get(jobs, "jobs"));
+    for (size_t k = 0; k < n; k++) {
+      char p2[96];
+      json_object *it = json_object_array_get_idx(get(jobs, "jobs"), k);
+      snprintf(p2, sizeof p2, "/v2/jobs/%s/completion", json_object_get_string(json_object_object_get(it, "jobKey")));
+      assert_int_equal(call("POST", p2, tok_worker, "{}", NULL), 204);
+    }
+    json_object_put(jobs);
+    if (!n) break;
+  }
+  snprintf(body, sizeof body, "{\"filter\":{\"processInstanceKey\":\"%s\"}}", inst);
+  assert_int_equal(call_cookie("POST", "/v2/user-tasks/search", cookie, NULL, body, &j, NULL), 403); /* every POST */
+  json_object_put(j);
+  assert_int_equal(call_cookie("POST", "/v2/user-tasks/search", cookie, csrf, body, &j, NULL), 200);
+  assert_int_equal(json_object_array_length(get(j, "items")), 1);
+  char task[32], path[128];
+  snprintf(task, sizeof task, "%s", s(j, "items.0.userTaskKey"));
+  json_object_put(j);
+  snprintf(path, sizeof path, "/v2/user-tasks/%s/assignment", task);
+  assert_int_equal(call_cookie("POST", path, cookie, NULL, "{\"assignee\":\"ann\"}", &j, NULL), 403);
+  assert_non_null(strstr(s(j, "detail"), "X-CSRF-Token"));
+  json_object_put(j);
+  assert_int_equal(call_cookie("POST", path, cookie, "0000000000000000000000000000000000000000000000000000000000000000",
+                               "{\"assignee\":\"ann\"}", &j, NULL),
+                   403);
+  json_object_put(j);
+  assert_int_equal(call_cookie("POST", path, cookie, csrf, "{\"assignee\":\"ann\"}", NULL, NULL), 204);
+  /* The task's embedded form. */
+  snprintf(path, sizeof path, "/v2/user-tasks/%s/form", task);
+  assert_int_equal(call_cookie("GET", path, cookie, NULL, NULL, &j, NULL), 200);
+  assert_string_equal(s(j, "formKey"), "camunda-forms:bpmn:approval_form");
+  assert_non_null(strstr(s(j, "schema"), "\"key\":\"approved\""));
+  json_object_put(j);
+  /* A forged or tampered cookie is refused; the session ends at sign-out, on the server too. */
+  char forged[512];
+  snprintf(forged, sizeof forged, "%s", cookie);
+  forged[strlen(forged) - 1] = forged[strlen(forged) - 1] == 'a' ? 'b' : 'a';
+  assert_int_equal(call_cookie("GET", "/v2/crm/me", forged, NULL, NULL, &j, NULL), 401);
+  json_object_put(j);
+  assert_int_equal(call_cookie("DELETE", "/v2/crm/session", cookie, csrf, NULL, NULL, set), 204);
+  assert_non_null(strstr(set, "Max-Age=0"));
+  sleep(1);
+  assert_int_equal(call_cookie("GET", "/v2/crm/me", cookie, NULL, NULL, &j, NULL), 401);
+  json_object_put(j);
+  /* The diagram's counts and the dashboard. */
+  assert_int_equal(call("POST", "/v2/process-definitions/search", tok_viewer,
+                        "{\"filter\":{\"processDefinitionId\":\"api_order\"}}", &j),
+                   200);
+  char def[32];
+  snprintf(def, sizeof def, "%s", s(j, "items.0.processDefinitionKey"));
+  json_object_put(j);
+  snprintf(path, sizeof path, "/v2/crm/process-definitions/%s/statistics", def);
+  assert_int_equal(call("GET", path, tok_viewer, NULL, &j), 200);
+  bool approve = false;
+  for (size_t i = 0; i < json_object_array_length(get(j, "items")); i++) {
+    json_object *it = json_object_array_get_idx(get(j, "items"), i);
+    if (!strcmp(json_object_get_string(json_object_object_get(it, "elementId")), "approve"))
+      approve = json_object_get_int(json_object_object_get(it, "active")) >= 1;
+  }
+  assert_true(approve);
+  json_object_put(j);
+  assert_int_equal(call_full("GET", "/v2/crm/dashboard", "days=7", tok_viewer, NULL, NULL, 0, &j, NULL, 0, NULL), 200);
+  assert_int_equal(json_object_array_length(get(j, "days")), 7);
+  assert_true(json_object_get_int(get(j, "days.6.started")) >= 1);
+  assert_non_null(get(j, "backlog"));
+  assert_non_null(get(j, "slaBreaches.overdueTasks"));
+  json_object_put(j);
+  assert_int_equal(call_full("GET", "/v2/crm/dashboard", "days=0", tok_viewer, NULL, NULL, 0, &j, NULL, 0, NULL), 400);
+  json_object_put(j);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_auth_and_roles),
@@ -788,6 +926,7 @@ int main(void) {
       cmocka_unit_test(test_user_tasks_and_messages),
       cmocka_unit_test(test_bad_requests),
       cmocka_unit_test(test_records),
+      cmocka_unit_test(test_ui_endpoints),
       cmocka_unit_test(test_metrics),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
