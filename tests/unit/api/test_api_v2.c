@@ -54,6 +54,21 @@ static void wake(void *arg) {
   pthread_mutex_unlock(&w->mu);
 }
 
+/* Answers req into res (init here), waiting for an answer that comes later, as the HTTP layer does. */
+static void handle(const struct cf_api_request *req, struct cf_api_response *res) {
+  cf_api_response_init(res);
+  struct waiter w = {.done = false};
+  pthread_mutex_init(&w.mu, NULL);
+  pthread_cond_init(&w.cv, NULL);
+  if (!cf_api_handle(g_api, req, res, wake, &w)) {
+    pthread_mutex_lock(&w.mu);
+    while (!w.done) pthread_cond_wait(&w.cv, &w.mu);
+    pthread_mutex_unlock(&w.mu);
+  }
+  pthread_mutex_destroy(&w.mu);
+  pthread_cond_destroy(&w.cv);
+}
+
 static double mono(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
@@ -70,17 +85,7 @@ static int call_full(const char *method, const char *path, const char *query, co
                                .authorization = token ? auth : NULL,
                                .content_type = ctype ? ctype : "application/json", .started = mono()};
   struct cf_api_response res;
-  cf_api_response_init(&res);
-  struct waiter w = {.done = false};
-  pthread_mutex_init(&w.mu, NULL);
-  pthread_cond_init(&w.cv, NULL);
-  if (!cf_api_handle(g_api, &req, &res, wake, &w)) {
-    pthread_mutex_lock(&w.mu);
-    while (!w.done) pthread_cond_wait(&w.cv, &w.mu);
-    pthread_mutex_unlock(&w.mu);
-  }
-  pthread_mutex_destroy(&w.mu);
-  pthread_cond_destroy(&w.cv);
+  handle(&req, &res);
   int status = res.status;
   if (www) *www = res.www_authenticate;
   if (raw) snprintf(raw, rawlen, "%.*s", (int)res.body.len, res.body.data ? res.body.data : "");
@@ -107,17 +112,7 @@ static int call_cookie(const char *method, const char *path, const char *cookie,
                                .cookie = cookie, .csrf = csrf, .content_type = "application/json",
                                .started = mono()};
   struct cf_api_response res;
-  cf_api_response_init(&res);
-  struct waiter w = {.done = false};
-  pthread_mutex_init(&w.mu, NULL);
-  pthread_cond_init(&w.cv, NULL);
-  if (!cf_api_handle(g_api, &req, &res, wake, &w)) {
-    pthread_mutex_lock(&w.mu);
-    while (!w.done) pthread_cond_wait(&w.cv, &w.mu);
-    pthread_mutex_unlock(&w.mu);
-  }
-  pthread_mutex_destroy(&w.mu);
-  pthread_cond_destroy(&w.cv);
+  handle(&req, &res);
   if (set_cookie) strcpy(set_cookie, res.set_cookie);
   if (out) {
     struct cf_error err;
