@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libjson-c-dev libdfp-dev libcmocka-dev libpcre2-dev tzdata
   libxml2-dev libsqlite3-dev libsodium-dev libmicrohttpd-dev libcurl4-openssl-dev curl wrk
+  chromium fonts-wqy-zenhei
 )
 
 missing=()
@@ -16,7 +17,9 @@ for p in "${packages[@]}"; do
   fi
 done
 
-# Node.js and npm run the tests that use real Camunda clients (tests/sdk) and the OpenAPI check;
+# chromium: the web UI's browser tests (tests/ui, driven by npm playwright-core; no browser download);
+# fonts-wqy-zenhei: Chinese glyphs in its screenshots.
+# Node.js and npm build the web UI (scripts/web.sh) and run the tests that use real Camunda clients (tests/sdk) and the OpenAPI check;
 # Debian's packages when the machine has none of its own.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   for p in nodejs npm; do

@@ -41,7 +41,10 @@ bool api_h_me(struct api_ctx *c) {
     if (i) cf_buf_putc(b, ',');
     cf_buf_json_string(b, c->who.groups[i], strlen(c->who.groups[i]));
   }
-  cf_buf_puts(b, "]}");
+  cf_buf_puts(b, "]");
+  /* Signed in through the web UI: the session's CSRF token (a new tab reads it here). */
+  if (c->who.csrf[0]) api_json_str(b, "csrfToken", c->who.csrf, false);
+  cf_buf_puts(b, "}");
   return api_ok_json(c);
 }
 

@@ -481,6 +481,10 @@ bool api_h_variable_search(struct api_ctx *c) {
     json_object_put(body);
     return true;
   }
+  if (!api_agent_sees_instance(c, ikey)) {
+    json_object_put(body);
+    return api_fail(c, 403, "FORBIDDEN", "An agent reads the variables of the instances of its own tasks only.");
+  }
   char tv[16];
   const char *t = api_query_arg(c, "truncateValues", tv, sizeof tv);
   struct api_reader *r;

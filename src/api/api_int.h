@@ -69,6 +69,9 @@ bool api_allowed(const struct api_principal *p, enum api_perm perm);
 /* Agents: whether the task (assignee, candidate users and groups as JSON arrays) is theirs. */
 bool api_task_mine(const struct api_principal *p, const char *assignee, const char *candidate_users,
                    const char *candidate_groups);
+/* Agents: whether one of the instance's tasks is theirs (their view of its variables); others: true. */
+struct api_ctx;
+bool api_agent_sees_instance(struct api_ctx *c, uint64_t instance_key);
 
 /* ------------------------------------------------------------ the API object */
 

@@ -96,7 +96,7 @@ static bool restrict_to_agent(struct api_ctx *c, struct api_search *s) {
   if (c->who.role != ROLE_AGENT) return true;
   if (s->q.nany) return api_bad(c, "An agent's task search cannot use $or."), false;
   const char *me = c->who.user[0] ? c->who.user : c->who.name;
-  struct cf_store_qcond *conds = cf_calloc(4, sizeof *conds);
+  struct cf_store_qcond *conds = cf_calloc(5, sizeof *conds);
   struct cf_store_qvalue *vals = cf_calloc(3 + c->who.ngroups, sizeof *vals);
   struct cf_store_qgroup *any = cf_calloc(3, sizeof *any);
   if (!conds || !vals || !any) {
@@ -110,13 +110,17 @@ static bool restrict_to_agent(struct api_ctx *c, struct api_search *s) {
   vals[1] = (struct cf_store_qvalue){.num = 0};
   for (size_t i = 0; i < c->who.ngroups; i++)
     vals[3 + i] = (struct cf_store_qvalue){.is_text = true, .text = c->who.groups[i]};
+  /* Assigned to me; or unassigned and offered to me or one of my groups (as api_task_mine says: a
+   * colleague's task is not mine even in my group). */
   conds[0] = (struct cf_store_qcond){.field = "assignee", .op = CF_STORE_EQ, .values = &vals[0], .nvalues = 1};
   conds[1] = (struct cf_store_qcond){.field = "candidate_user", .op = CF_STORE_EQ, .values = &vals[0], .nvalues = 1};
-  conds[2] = (struct cf_store_qcond){.field = "candidate_group", .op = CF_STORE_IN, .values = &vals[3],
+  conds[2] = (struct cf_store_qcond){.field = "assignee", .op = CF_STORE_EXISTS, .values = &vals[1], .nvalues = 1};
+  conds[3] = (struct cf_store_qcond){.field = "candidate_group", .op = CF_STORE_IN, .values = &vals[3],
                                      .nvalues = c->who.ngroups};
+  conds[4] = conds[2];
   any[0] = (struct cf_store_qgroup){.conds = &conds[0], .nconds = 1};
-  any[1] = (struct cf_store_qgroup){.conds = &conds[1], .nconds = 1};
-  any[2] = (struct cf_store_qgroup){.conds = &conds[2], .nconds = 1};
+  any[1] = (struct cf_store_qgroup){.conds = &conds[1], .nconds = 2};
+  any[2] = (struct cf_store_qgroup){.conds = &conds[3], .nconds = 2};
   s->q.any = any;
   s->q.nany = 3;
   /* Keep them for release. */
@@ -124,6 +128,30 @@ static bool restrict_to_agent(struct api_ctx *c, struct api_search *s) {
   s->agent_mem[1] = vals;
   s->agent_mem[2] = any;
   return true;
+}
+
+bool api_agent_sees_instance(struct api_ctx *c, uint64_t instance_key) {
+  if (c->who.role != ROLE_AGENT) return true;
+  struct api_search s;
+  memset(&s, 0, sizeof s);
+  s.q.entity = CF_STORE_USER_TASKS;
+  struct cf_store_qvalue v = {.num = (int64_t)instance_key};
+  bool sees = false;
+  if (api_search_add(&s, "instance_key", CF_STORE_EQ, &v, 1) && restrict_to_agent(c, &s)) {
+    struct api_reader *r = api_reader_for(c);
+    if (r) {
+      struct cf_store_result res;
+      memset(&res, 0, sizeof res);
+      struct cf_error err;
+      cf_error_clear(&err);
+      sees = !r->ops->search(r->st, &s.q, &res, &err) && res.total > 0;
+      cf_store_result_release(&res);
+      api_reader_put(c->api, r);
+    }
+  }
+  for (int i = 0; i < 3; i++) cf_free(s.agent_mem[i]);
+  api_search_release(&s);
+  return sees;
 }
 
 bool api_h_task_search(struct api_ctx *c) {

@@ -44,13 +44,14 @@ bool api_h_task_form(struct api_ctx *c) {
     for (uint32_t i = 0; i < d->model->nforms && !form; i++)
       if (!strcmp(d->model->forms[i].id, fk + strlen(FORM_PREFIX))) form = &d->model->forms[i];
   if (!form) {
-    bool linked = fk && *fk;
-    cf_store_user_task_release(&t);
-    if (linked)
-      return api_fail(c, 404, "NOT_FOUND", "The user task's form '%.100s' is not embedded in its model (crmflow "
-                                           "serves embedded Camunda forms, zeebe:userTaskForm).",
-                      fk);
-    return api_fail(c, 404, "NOT_FOUND", "The user task %s has no form.", c->param);
+    if (fk && *fk)
+      api_fail(c, 404, "NOT_FOUND", "The user task's form '%.100s' is not embedded in its model (crmflow serves "
+                                    "embedded Camunda forms, zeebe:userTaskForm).",
+               fk);
+    else
+      api_fail(c, 404, "NOT_FOUND", "The user task %s has no form.", c->param);
+    cf_store_user_task_release(&t); /* fk points into it */
+    return true;
   }
   struct cf_buf *b = &c->res->body;
   cf_buf_putc(b, '{');
