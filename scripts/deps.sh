@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libjson-c-dev libdfp-dev libcmocka-dev libpcre2-dev tzdata
   libxml2-dev libsqlite3-dev libsodium-dev libmicrohttpd-dev libcurl4-openssl-dev curl wrk
+  postgresql libpq-dev
   chromium fonts-wqy-zenhei
 )
 

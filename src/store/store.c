@@ -6,16 +6,19 @@
 
 #include "base/cf_alloc.h"
 #include "store/cf_store.h"
+#include "store/store_pg_int.h"
 
 int cf_store_open(const char *location, unsigned flags, const struct cf_store_ops **ops,
                   struct cf_store **out, struct cf_error *err) {
   if (!location || !*location || !ops || !out)
     return cf_error_set(err, CF_EINVAL, "cf_store_open: no database location given");
+  /* A URL names a PostgreSQL database (libpq's PG* variables fill in what it leaves out);
+   * anything else is a SQLite file. */
+  const struct cf_store_ops *o = &cf_store_sqlite;
   if (strncmp(location, "postgres://", 11) == 0 || strncmp(location, "postgresql://", 13) == 0)
-    return cf_error_set(err, CF_EUNSUPPORTED,
-                        "PostgreSQL is not built yet: use a SQLite file path for now");
-  int rc = cf_store_sqlite.open(location, flags, out, err);
-  if (rc == CF_OK) *ops = &cf_store_sqlite;
+    o = &cf_store_pg;
+  int rc = o->open(location, flags, out, err);
+  if (rc == CF_OK) *ops = o;
   return rc;
 }
 

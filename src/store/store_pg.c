@@ -1,0 +1,2131 @@
+/*
+ * The PostgreSQL backend of the store (cf_store.h), with libpq: one
+ * connection per handle, any number of handles and of crmflow nodes on one
+ * database.
+ *
+ * - Location: a postgres:// or postgresql:// URL, given to libpq as it is, so
+ *   libpq's PG* environment variables (PGHOST, PGUSER, PGPASSWORD, ...) fill in
+ *   what the URL leaves out, and ~/.pgpass works.
+ * - Durability: synchronous_commit as the server says, or off with
+ *   CF_STORE_FAST (a crash of the server may lose the last commits, never
+ *   corrupt the database: the same trade as SQLite's synchronous=NORMAL).
+ *   READONLY: default_transaction_read_only, and every write call refused
+ *   here first (CF_EINVAL, as the SQLite backend does).
+ * - Transactions: READ COMMITTED. In PostgreSQL a failed statement aborts the
+ *   whole transaction, so every write call inside the caller's transaction
+ *   runs in a SAVEPOINT (undone alone when it fails, the transaction stays
+ *   usable), and op_begin/op_end use one too: the same guarantees as the
+ *   SQLite backend's per-call savepoints.
+ * - Several nodes: an instance row's version makes a lost race CF_ECONFLICT
+ *   (the UPDATE ... WHERE row_version = expected re-checks the row a
+ *   concurrent writer committed), jobs are leased with FOR UPDATE SKIP LOCKED
+ *   (two nodes never lease one job, and neither waits for the other), keys
+ *   come in blocks from the keys row. Unique violations (23505) and
+ *   serialization failures or deadlocks (40001, 40P01) are CF_ECONFLICT;
+ *   a lost connection is CF_EIO with libpq's message.
+ * - Statements are prepared once per connection (PQprepare, by name) on first
+ *   use; parameters go as text, except the binary-safe BYTEA ones (the BPMN
+ *   resource, the engine state), which go in binary format with their length.
+ *   Results come back as text; a BYTEA column comes back in hex and is decoded
+ *   here.
+ * - Migrations: the SQLite backend's numbered list, translated (BIGINT keys,
+ *   TEXT for JSON the C code reads back byte for byte, identity columns for
+ *   SQLite's rowids), in schema_version; each runs in one transaction under an
+ *   advisory lock, so two nodes starting at once migrate once.
+ *
+ * Phase 1 of issue 9: the operations the runtime needs to run instances.
+ * The API's searches, principals, CRM records and the UI's aggregates are
+ * stubs that say CF_EUNSUPPORTED (see the end of the file).
+ */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "base/cf_alloc.h"
+#include "base/cf_buf.h"
+#include "base/cf_json.h"
+#include "store/cf_store.h"
+#include "store/store_pg_int.h"
+
+/* ------------------------------------------------------------ the schema */
+
+/*
+ * Migrations, oldest first, numbered as the SQLite backend's (store_sqlite.c)
+ * so that a schema version means the same tables in both. Append only.
+ */
+static const char *const migrations[] = {
+    /* 1: everything */
+    "CREATE TABLE keys(id INTEGER PRIMARY KEY CHECK (id = 1), next BIGINT NOT NULL);"
+    "INSERT INTO keys VALUES (1, 1);"
+
+    "CREATE TABLE definitions(key BIGINT PRIMARY KEY, process_id TEXT NOT NULL,"
+    " version INTEGER NOT NULL, version_tag TEXT, deployment_key BIGINT NOT NULL,"
+    " resource_name TEXT NOT NULL, checksum TEXT NOT NULL, xml BYTEA NOT NULL,"
+    " deployed_ms BIGINT NOT NULL, UNIQUE (process_id, version));"
+    "CREATE INDEX definitions_checksum ON definitions(process_id, checksum);"
+
+    "CREATE TABLE instances(key BIGINT PRIMARY KEY, definition_key BIGINT NOT NULL,"
+    " process_id TEXT NOT NULL, version INTEGER NOT NULL, state INTEGER NOT NULL,"
+    " incident INTEGER NOT NULL, business_key TEXT, parent_key BIGINT NOT NULL,"
+    " started_ms BIGINT NOT NULL, ended_ms BIGINT NOT NULL, row_version BIGINT NOT NULL,"
+    " engine_state BYTEA, variables TEXT);"
+    "CREATE INDEX instances_process ON instances(process_id, key);"
+    "CREATE INDEX instances_business ON instances(business_key) WHERE business_key IS NOT NULL;"
+    "CREATE INDEX instances_ended ON instances(ended_ms) WHERE state <> 0;"
+
+    "CREATE TABLE jobs(key BIGINT PRIMARY KEY, instance_key BIGINT NOT NULL,"
+    " element_instance_key BIGINT NOT NULL, element_id TEXT NOT NULL, type TEXT NOT NULL,"
+    " retries INTEGER NOT NULL, state INTEGER NOT NULL, available_ms BIGINT NOT NULL,"
+    " worker TEXT, lease_until_ms BIGINT NOT NULL, headers TEXT, error_message TEXT);"
+    "CREATE INDEX jobs_activate ON jobs(type, state, available_ms, lease_until_ms);"
+    "CREATE INDEX jobs_instance ON jobs(instance_key);"
+
+    "CREATE TABLE user_tasks(key BIGINT PRIMARY KEY, instance_key BIGINT NOT NULL,"
+    " element_instance_key BIGINT NOT NULL, element_id TEXT NOT NULL, assignee TEXT,"
+    " candidate_groups TEXT, candidate_users TEXT, due_date TEXT, follow_up_date TEXT,"
+    " form_key TEXT, priority INTEGER NOT NULL, created_ms BIGINT NOT NULL);"
+    "CREATE INDEX user_tasks_instance ON user_tasks(instance_key);"
+    "CREATE INDEX user_tasks_assignee ON user_tasks(assignee, key);"
+
+    "CREATE TABLE timers(key BIGINT PRIMARY KEY, instance_key BIGINT NOT NULL,"
+    " definition_key BIGINT NOT NULL, element_id TEXT NOT NULL, due_ms BIGINT NOT NULL);"
+    "CREATE INDEX timers_due ON timers(due_ms, key);"
+    "CREATE INDEX timers_instance ON timers(instance_key);"
+
+    "CREATE TABLE subscriptions(key BIGINT PRIMARY KEY, instance_key BIGINT NOT NULL,"
+    " element_id TEXT NOT NULL, kind INTEGER NOT NULL, name TEXT NOT NULL, correlation_key TEXT);"
+    "CREATE INDEX subscriptions_find ON subscriptions(kind, name, correlation_key);"
+    "CREATE INDEX subscriptions_instance ON subscriptions(instance_key);"
+
+    "CREATE TABLE incidents(key BIGINT PRIMARY KEY, instance_key BIGINT NOT NULL,"
+    " element_instance_key BIGINT NOT NULL, element_id TEXT NOT NULL, type INTEGER NOT NULL,"
+    " job_key BIGINT NOT NULL, message TEXT, created_ms BIGINT NOT NULL);"
+    "CREATE INDEX incidents_instance ON incidents(instance_key);"
+
+    "CREATE TABLE messages(key BIGINT PRIMARY KEY, name TEXT NOT NULL, correlation_key TEXT,"
+    " message_id TEXT UNIQUE, variables TEXT, published_ms BIGINT NOT NULL,"
+    " expires_ms BIGINT NOT NULL);"
+    "CREATE INDEX messages_find ON messages(name, correlation_key);"
+    "CREATE INDEX messages_expires ON messages(expires_ms);"
+
+    "CREATE TABLE message_correlations(message_key BIGINT NOT NULL, process_id TEXT NOT NULL,"
+    " PRIMARY KEY (message_key, process_id));"
+
+    "CREATE TABLE history(id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    " instance_key BIGINT NOT NULL, at_ms BIGINT NOT NULL, kind TEXT NOT NULL, key BIGINT NOT NULL,"
+    " element_id TEXT, detail TEXT, actor TEXT, variables TEXT);"
+    "CREATE INDEX history_instance ON history(instance_key, id);",
+
+    /* 2: history packed (see store_sqlite.c); events stay TEXT: the C code parses them, and TEXT
+     * keeps them byte for byte (JSONB would respace them) */
+    "CREATE TABLE history_packs(id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    " instance_key BIGINT NOT NULL, at_ms BIGINT NOT NULL, actor TEXT, events TEXT NOT NULL);"
+    "INSERT INTO history_packs(instance_key, at_ms, actor, events) SELECT instance_key, at_ms, actor,"
+    " json_build_array(json_build_array(kind, key::text, element_id, detail, variables))::text"
+    " FROM history ORDER BY id;"
+    "DROP TABLE history;"
+    "CREATE INDEX history_packs_instance ON history_packs(instance_key, id);",
+
+    /* 3: jobs to activate found in key order by (type, state) */
+    "DROP INDEX jobs_activate; CREATE INDEX jobs_activate ON jobs(type, state, key);",
+
+    /* 4: a completed user task stays, with state 1, when and by whom, until its instance is pruned */
+    "ALTER TABLE user_tasks ADD COLUMN state INTEGER NOT NULL DEFAULT 0;"
+    " ALTER TABLE user_tasks ADD COLUMN completed_ms BIGINT NOT NULL DEFAULT 0;"
+    " ALTER TABLE user_tasks ADD COLUMN completed_by TEXT;"
+    " CREATE INDEX user_tasks_state ON user_tasks(state, key);",
+
+    /* 5: principals of the API */
+    "CREATE TABLE api_tokens(name TEXT PRIMARY KEY, role TEXT NOT NULL, user_name TEXT,"
+    " hash TEXT NOT NULL UNIQUE, created_ms BIGINT NOT NULL);"
+    " CREATE TABLE users(name TEXT PRIMARY KEY, display_name TEXT, role TEXT NOT NULL,"
+    " password_hash TEXT, groups_json TEXT NOT NULL DEFAULT '[]', created_ms BIGINT NOT NULL);"
+    " CREATE TABLE crm_groups(name TEXT PRIMARY KEY, display_name TEXT,"
+    " created_ms BIGINT NOT NULL);",
+
+    /* 6: the CRM layer */
+    "CREATE TABLE records(key BIGINT PRIMARY KEY, type TEXT NOT NULL, version BIGINT NOT NULL,"
+    " fields TEXT NOT NULL, created_ms BIGINT NOT NULL, updated_ms BIGINT NOT NULL,"
+    " created_by TEXT, updated_by TEXT);"
+    " CREATE INDEX records_type ON records(type, key);"
+    " CREATE INDEX records_updated ON records(type, updated_ms);"
+    " CREATE TABLE record_unique(type TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL,"
+    " record_key BIGINT NOT NULL, PRIMARY KEY (type, field, value));"
+    " CREATE INDEX record_unique_record ON record_unique(record_key, field);"
+    " CREATE TABLE record_changes(id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    " record_key BIGINT NOT NULL, type TEXT NOT NULL, at_ms BIGINT NOT NULL, actor TEXT,"
+    " kind TEXT NOT NULL, changes TEXT NOT NULL);"
+    " CREATE INDEX record_changes_record ON record_changes(record_key, id);"
+    " CREATE TABLE record_types(name TEXT PRIMARY KEY, schema TEXT NOT NULL,"
+    " updated_ms BIGINT NOT NULL);"
+    " CREATE TABLE triggers(key BIGINT PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    " record_type TEXT NOT NULL, definition TEXT NOT NULL, created_ms BIGINT NOT NULL);"
+    " CREATE TABLE trigger_enrollments(trigger_key BIGINT NOT NULL, record_key BIGINT NOT NULL,"
+    " instance_key BIGINT NOT NULL, at_ms BIGINT NOT NULL);"
+    " CREATE INDEX trigger_enrollments_find ON trigger_enrollments(trigger_key, record_key);"
+    " CREATE TABLE crm_timers(trigger_key BIGINT NOT NULL, record_key BIGINT NOT NULL,"
+    " record_type TEXT NOT NULL, due_ms BIGINT NOT NULL, PRIMARY KEY (trigger_key, record_key));"
+    " CREATE INDEX crm_timers_due ON crm_timers(due_ms);"
+    " CREATE TABLE crm_state(name TEXT PRIMARY KEY, value TEXT NOT NULL);",
+};
+#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+
+/* The advisory lock that serializes migrations between nodes ("crmflow" in ASCII). */
+#define MIGRATION_LOCK "27991836889739127"
+
+/* ------------------------------------------------------------ statements */
+
+#define DEF_COLS \
+  "key, process_id, version, version_tag, deployment_key, resource_name, checksum, xml, deployed_ms"
+#define INST_COLS                                                                            \
+  "key, definition_key, process_id, version, state, incident, business_key, parent_key," \
+  " started_ms, ended_ms, row_version, engine_state, variables"
+#define JOB_COLS                                                                         \
+  "key, instance_key, element_instance_key, element_id, type, retries, state, available_ms," \
+  " worker, lease_until_ms, headers, error_message"
+#define TASK_INS_COLS                                                                      \
+  "key, instance_key, element_instance_key, element_id, assignee, candidate_groups," \
+  " candidate_users, due_date, follow_up_date, form_key, priority, created_ms"
+#define TASK_COLS TASK_INS_COLS ", state, completed_ms, completed_by"
+#define INC_COLS \
+  "key, instance_key, element_instance_key, element_id, type, job_key, message, created_ms"
+#define MSG_COLS "key, name, correlation_key, message_id, variables, published_ms, expires_ms"
+#define TIMER_COLS "key, instance_key, definition_key, element_id, due_ms"
+
+#define STATEMENTS(X)                                                                              \
+  X(DEF_ALL_LATEST, "SELECT key, process_id, version, version_tag, deployment_key, resource_name," \
+                    " checksum, NULL, deployed_ms FROM definitions d WHERE version ="              \
+                    " (SELECT max(version) FROM definitions e WHERE e.process_id = d.process_id)"  \
+                    " ORDER BY process_id")                                                        \
+  X(DEF_ALL, "SELECT key, process_id, version, version_tag, deployment_key, resource_name,"        \
+             " checksum, NULL, deployed_ms FROM definitions ORDER BY process_id, version")         \
+  X(KEYS, "UPDATE keys SET next = next + $1::bigint WHERE id = 1 RETURNING next - $1::bigint")     \
+  X(DEF_CHECKSUM, "SELECT " DEF_COLS " FROM definitions WHERE process_id = $1 AND checksum = $2"   \
+                  " ORDER BY version DESC LIMIT 1")                                                \
+  X(DEF_NEXT, "SELECT coalesce(max(version), 0) + 1 FROM definitions WHERE process_id = $1")       \
+  X(DEF_INSERT, "INSERT INTO definitions(" DEF_COLS ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)")       \
+  X(DEF_LATEST, "SELECT " DEF_COLS " FROM definitions WHERE process_id = $1"                       \
+                " ORDER BY version DESC LIMIT 1")                                                  \
+  X(DEF_TAG, "SELECT " DEF_COLS " FROM definitions WHERE process_id = $1 AND version_tag = $2"     \
+             " ORDER BY version DESC LIMIT 1")                                                     \
+  X(DEF_VERSION, "SELECT " DEF_COLS " FROM definitions WHERE process_id = $1 AND version = $2")    \
+  X(DEF_KEY, "SELECT " DEF_COLS " FROM definitions WHERE key = $1")                                \
+  X(INST_INSERT, "INSERT INTO instances(" INST_COLS ")"                                            \
+                 " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)")                           \
+  X(INST_UPDATE, "UPDATE instances SET definition_key = $2, process_id = $3, version = $4,"        \
+                 " state = $5, incident = $6, business_key = $7, parent_key = $8,"                 \
+                 " started_ms = $9, ended_ms = $10, row_version = $11::bigint + 1,"                \
+                 " engine_state = $12, variables = $13 WHERE key = $1 AND row_version = $11")      \
+  X(INST_GET, "SELECT " INST_COLS " FROM instances WHERE key = $1")                                \
+  X(INST_VERSION, "SELECT row_version FROM instances WHERE key = $1")                              \
+  X(JOBS_DROP, "DELETE FROM jobs WHERE instance_key = $1 AND key <> ALL($2::bigint[])")            \
+  /* A job that stays keeps its lease unless the engine recorded a failure or a */                 \
+  /* retry (retries, state or available_ms changed): that attempt is over. */                      \
+  X(JOB_UPSERT, "INSERT INTO jobs(" JOB_COLS ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)"   \
+                " ON CONFLICT (key) DO UPDATE SET element_id = EXCLUDED.element_id,"               \
+                " type = EXCLUDED.type, headers = EXCLUDED.headers,"                               \
+                " error_message = EXCLUDED.error_message,"                                         \
+                " worker = CASE WHEN jobs.retries = EXCLUDED.retries"                              \
+                "   AND jobs.state = EXCLUDED.state AND jobs.available_ms = EXCLUDED.available_ms" \
+                "   THEN jobs.worker ELSE EXCLUDED.worker END,"                                    \
+                " lease_until_ms = CASE WHEN jobs.retries = EXCLUDED.retries"                      \
+                "   AND jobs.state = EXCLUDED.state AND jobs.available_ms = EXCLUDED.available_ms" \
+                "   THEN jobs.lease_until_ms ELSE EXCLUDED.lease_until_ms END,"                    \
+                " retries = EXCLUDED.retries, state = EXCLUDED.state,"                             \
+                " available_ms = EXCLUDED.available_ms"                                            \
+                /* A job that did not change is not written again. */                            \
+                " WHERE jobs.element_id IS DISTINCT FROM EXCLUDED.element_id"                      \
+                "   OR jobs.type IS DISTINCT FROM EXCLUDED.type"                                   \
+                "   OR jobs.headers IS DISTINCT FROM EXCLUDED.headers"                             \
+                "   OR jobs.error_message IS DISTINCT FROM EXCLUDED.error_message"                 \
+                "   OR jobs.retries IS DISTINCT FROM EXCLUDED.retries"                             \
+                "   OR jobs.state IS DISTINCT FROM EXCLUDED.state"                                 \
+                "   OR jobs.available_ms IS DISTINCT FROM EXCLUDED.available_ms")                  \
+  X(TASKS_DELETE_OPEN, "DELETE FROM user_tasks WHERE instance_key = $1 AND state = 0")             \
+  X(TIMERS_DELETE_ALL, "DELETE FROM timers WHERE instance_key = $1 AND instance_key <> 0")         \
+  X(SUBS_DELETE_ALL, "DELETE FROM subscriptions WHERE instance_key = $1")                          \
+  X(INCS_DELETE_ALL, "DELETE FROM incidents WHERE instance_key = $1")                              \
+  X(TASK_INSERT, "INSERT INTO user_tasks(" TASK_INS_COLS ")"                                       \
+                 " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)")                               \
+  X(TASK_DONE, "INSERT INTO user_tasks(" TASK_COLS ")"                                             \
+               " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,1,$13,$14)"                        \
+               " ON CONFLICT (key) DO UPDATE SET instance_key = EXCLUDED.instance_key,"            \
+               " element_instance_key = EXCLUDED.element_instance_key,"                            \
+               " element_id = EXCLUDED.element_id, assignee = EXCLUDED.assignee,"                  \
+               " candidate_groups = EXCLUDED.candidate_groups,"                                    \
+               " candidate_users = EXCLUDED.candidate_users, due_date = EXCLUDED.due_date,"        \
+               " follow_up_date = EXCLUDED.follow_up_date, form_key = EXCLUDED.form_key,"          \
+               " priority = EXCLUDED.priority, created_ms = EXCLUDED.created_ms, state = 1,"       \
+               " completed_ms = EXCLUDED.completed_ms, completed_by = EXCLUDED.completed_by")      \
+  X(TIMER_INSERT, "INSERT INTO timers(" TIMER_COLS ") VALUES ($1,$2,$3,$4,$5)")                    \
+  X(SUB_INSERT, "INSERT INTO subscriptions(key, instance_key, element_id, kind, name,"             \
+                " correlation_key) VALUES ($1,$2,$3,$4,$5,$6)")                                    \
+  X(INC_INSERT, "INSERT INTO incidents(" INC_COLS ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8)")            \
+  X(OF_JOB, "SELECT instance_key FROM jobs WHERE key = $1")                                        \
+  X(OF_TASK, "SELECT instance_key FROM user_tasks WHERE key = $1 AND state = 0")                   \
+  X(OF_INCIDENT, "SELECT instance_key FROM incidents WHERE key = $1")                              \
+  X(OF_SUB, "SELECT instance_key FROM subscriptions WHERE key = $1")                               \
+  X(OF_TIMER, "SELECT instance_key FROM timers WHERE key = $1 AND instance_key <> 0")              \
+  /* NEEDSWORK: a scan of the history, as in the SQLite backend (no index of element keys). */     \
+  X(OF_ELEMENT, "SELECT instance_key FROM history_packs"                                           \
+                " WHERE strpos(events, '[1,' || $1::text || ',') > 0"                              \
+                " OR strpos(events, '[1,' || $1::text || ']') > 0"                                 \
+                " OR strpos(events, '[\"ELEMENT_ACTIVATED\",\"' || $1::text || '\"') > 0"          \
+                " ORDER BY id DESC LIMIT 1")                                                       \
+  /* Candidates locked by another transaction (another node leasing them now) are skipped, */     \
+  /* not waited for: each job is leased by one of them. */                                         \
+  X(JOBS_ACTIVATE, "UPDATE jobs SET worker = $2, lease_until_ms = $3 WHERE key IN"                 \
+                   " (SELECT key FROM jobs WHERE type = $1 AND state = 0 AND available_ms <= $4"   \
+                   " AND lease_until_ms <= $4 ORDER BY key LIMIT $5 FOR UPDATE SKIP LOCKED)"       \
+                   " RETURNING " JOB_COLS)                                                         \
+  X(JOB_GET, "SELECT " JOB_COLS " FROM jobs WHERE key = $1")                                       \
+  X(TASK_LIST, "SELECT " TASK_COLS " FROM user_tasks WHERE key > $1"                               \
+               " AND ($5::integer < 0 OR state = $5) AND ($2::text IS NULL OR assignee = $2)"      \
+               " AND ($3::text IS NULL OR jsonb_exists(candidate_groups::jsonb, $3))"              \
+               " ORDER BY key LIMIT $4")                                                           \
+  X(INC_LIST_ALL, "SELECT " INC_COLS " FROM incidents ORDER BY key")                               \
+  X(INC_LIST, "SELECT " INC_COLS " FROM incidents WHERE instance_key = $1 ORDER BY key")           \
+  X(TIMERS_DUE, "SELECT " TIMER_COLS " FROM timers WHERE due_ms <= $1 ORDER BY due_ms, key"        \
+                " LIMIT $2")                                                                       \
+  X(TIMER_START_SET, "INSERT INTO timers(" TIMER_COLS ") VALUES ($1, 0, $2, $3, $4)"               \
+                     " ON CONFLICT (key) DO UPDATE SET definition_key = EXCLUDED.definition_key,"  \
+                     " element_id = EXCLUDED.element_id, due_ms = EXCLUDED.due_ms"                 \
+                     " WHERE timers.instance_key = 0")                                             \
+  X(TIMER_START_DELETE, "DELETE FROM timers WHERE key = $1 AND instance_key = 0")                  \
+  X(SUBS_FIND, "SELECT key, instance_key, element_id, kind, name, correlation_key"                 \
+               " FROM subscriptions WHERE kind = $1 AND name = $2"                                 \
+               " AND correlation_key IS NOT DISTINCT FROM $3::text ORDER BY key")                  \
+  X(MSG_CLEAR_ID, "DELETE FROM messages WHERE message_id = $1 AND expires_ms <= $2")               \
+  X(MSG_INSERT, "INSERT INTO messages(" MSG_COLS ") VALUES ($1,$2,$3,$4,$5,$6,$7)")                \
+  X(MSG_FIND, "SELECT " MSG_COLS " FROM messages WHERE name = $1"                                  \
+              " AND correlation_key IS NOT DISTINCT FROM $2::text AND expires_ms > $3 ORDER BY key")\
+  X(MSG_BY_ID, "SELECT 1 FROM messages WHERE message_id = $1 AND expires_ms > $2")                 \
+  X(CORR_GET, "SELECT 1 FROM message_correlations WHERE message_key = $1 AND process_id = $2")     \
+  X(CORR_MARK, "INSERT INTO message_correlations VALUES ($1, $2) ON CONFLICT DO NOTHING")          \
+  X(MSG_EXPIRE_CORR, "DELETE FROM message_correlations WHERE message_key IN"                       \
+                     " (SELECT key FROM messages WHERE expires_ms <= $1)")                         \
+  X(MSG_EXPIRE, "DELETE FROM messages WHERE expires_ms <= $1")                                     \
+  X(HIST_INSERT, "INSERT INTO history_packs(instance_key, at_ms, actor, events)"                   \
+                 " VALUES ($1, $2, $3, $4)")                                                       \
+  X(HIST_LIST, "SELECT at_ms, actor, events FROM history_packs WHERE instance_key = $1 ORDER BY id")\
+  X(PRUNE_PICK, "SELECT key FROM instances WHERE state <> 0 AND ended_ms < $1"                     \
+                " ORDER BY ended_ms LIMIT $2")                                                     \
+  X(PRUNE_HIST, "DELETE FROM history_packs WHERE instance_key = ANY($1::bigint[])")                \
+  X(PRUNE_JOBS, "DELETE FROM jobs WHERE instance_key = ANY($1::bigint[])")                         \
+  X(PRUNE_TASKS, "DELETE FROM user_tasks WHERE instance_key = ANY($1::bigint[])")                  \
+  X(PRUNE_TIMERS, "DELETE FROM timers WHERE instance_key = ANY($1::bigint[]) AND instance_key <> 0")\
+  X(PRUNE_SUBS, "DELETE FROM subscriptions WHERE instance_key = ANY($1::bigint[])")                \
+  X(PRUNE_INCS, "DELETE FROM incidents WHERE instance_key = ANY($1::bigint[])")                    \
+  X(PRUNE_INST, "DELETE FROM instances WHERE key = ANY($1::bigint[])")
+
+enum stmt_id {
+#define STMT_ENUM(id, sql) ST_##id,
+  STATEMENTS(STMT_ENUM)
+#undef STMT_ENUM
+  ST__COUNT
+};
+
+static const char *const stmt_sql[] = {
+#define STMT_SQL(id, sql) sql,
+    STATEMENTS(STMT_SQL)
+#undef STMT_SQL
+};
+
+static const char *const stmt_name[] = {
+#define STMT_NAME(id, sql) "cf_" #id,
+    STATEMENTS(STMT_NAME)
+#undef STMT_NAME
+};
+
+/* instance_list: one statement per combination of the filters in use. */
+enum { LIST_PROCESS = 1, LIST_STATE = 2, LIST_INCIDENT = 4, LIST_BUSINESS = 8, LIST_PARENT = 16,
+       LIST_VARIANTS = 32 };
+
+struct cf_store {
+  PGconn *conn;
+  char *name;                /* "PostgreSQL database D on H:P", for messages (no password) */
+  unsigned flags;
+  bool op_open;              /* between op_begin and op_end */
+  bool prepared[ST__COUNT];
+  bool list_prepared[LIST_VARIANTS];
+};
+
+/* ------------------------------------------------------------ errors */
+
+static int nomem(struct cf_error *err, const char *what) {
+  return cf_error_set(err, CF_ENOMEM, "%s: out of memory", what);
+}
+
+/* libpq's last message on the connection, without its trailing newline, into buf. */
+static const char *conn_msg(PGconn *c, char *buf, size_t size) {
+  snprintf(buf, size, "%s", c ? PQerrorMessage(c) : "out of memory");
+  size_t n = strlen(buf);
+  while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ')) buf[--n] = '\0';
+  return buf;
+}
+
+/*
+ * Turns a failed result (or none: libpq ran out of memory or lost the
+ * connection) into a crmflow error saying what failed, in words a user can
+ * act on, by SQLSTATE.
+ */
+static int pg_fail(struct cf_store *s, const PGresult *res, struct cf_error *err, const char *what) {
+  char buf[512];
+  const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+  const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+  const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+  if (!msg) msg = conn_msg(s->conn, buf, sizeof buf);
+  if (!state || PQstatus(s->conn) == CONNECTION_BAD || !strncmp(state, "08", 2) ||
+      !strncmp(state, "57P", 3))
+    return cf_error_set(err, CF_EIO, "%s: the connection to the %s failed (%s)", what, s->name,
+                        msg);
+  if (!strcmp(state, "23505") || !strcmp(state, "23P01"))
+    return cf_error_set(err, CF_ECONFLICT, "%s: %s%s%s", what, msg, detail ? ": " : "",
+                        detail ? detail : "");
+  if (!strcmp(state, "40001") || !strcmp(state, "40P01") || !strcmp(state, "55P03"))
+    return cf_error_set(err, CF_ECONFLICT, "%s: a concurrent transaction won (%s): retry", what,
+                        msg);
+  if (!strcmp(state, "53100"))
+    return cf_error_set(err, CF_EIO,
+                        "%s: the disk of the %s is full (%s; free space, then retry); nothing of"
+                        " it was stored",
+                        what, s->name, msg);
+  if (!strcmp(state, "25006"))
+    return cf_error_set(err, CF_EINVAL, "%s: %s was opened read-only (%s)", what, s->name, msg);
+  if (!strcmp(state, "25P02"))
+    return cf_error_set(err, CF_EIO,
+                        "%s: the transaction was aborted by an earlier error (%s): roll it back",
+                        what, msg);
+  return cf_error_set(err, CF_EIO, "%s: %s: %s (SQLSTATE %s)", what, s->name, msg, state);
+}
+
+/* ------------------------------------------------------------ parameters */
+
+#define MAX_PARAMS 16
+
+/* The parameters of one statement: text, except BYTEA ones in binary with their length. */
+struct params {
+  int n;
+  const char *v[MAX_PARAMS];
+  int len[MAX_PARAMS];
+  int fmt[MAX_PARAMS];
+  char num[MAX_PARAMS][24];
+};
+
+static void p_i64(struct params *p, int64_t v) {
+  snprintf(p->num[p->n], sizeof p->num[0], "%lld", (long long)v);
+  p->v[p->n] = p->num[p->n];
+  p->len[p->n] = 0;
+  p->fmt[p->n++] = 0;
+}
+
+/* Keys are unsigned 64-bit in C and BIGINT in the database: stored as the same bits. */
+static void p_key(struct params *p, uint64_t v) { p_i64(p, (int64_t)v); }
+
+static void p_limit(struct params *p, size_t v) {
+  p_i64(p, v > (size_t)INT64_MAX ? INT64_MAX : (int64_t)v);
+}
+
+static void p_text(struct params *p, const char *t) {
+  p->v[p->n] = t;
+  p->len[p->n] = 0;
+  p->fmt[p->n++] = 0;
+}
+
+static void p_blob(struct params *p, const char *b, size_t len) {
+  p->v[p->n] = b ? (len ? b : "") : NULL;
+  p->len[p->n] = (int)len;
+  p->fmt[p->n++] = 1;
+}
+
+/* ------------------------------------------------------------ running statements */
+
+static bool ok_result(const PGresult *res) {
+  ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+  return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+}
+
+/*
+ * Runs the statement named name (prepared from sql on first use on this
+ * connection: *prepared says whether it was). Returns its result (the caller
+ * PQclears it), or NULL with *r the error.
+ */
+static PGresult *exec_named(struct cf_store *s, const char *name, const char *sql, bool *prepared,
+                            const struct params *p, int *r, struct cf_error *err, const char *what) {
+  if (!*prepared) {
+    PGresult *pr = PQprepare(s->conn, name, sql, 0, NULL);
+    if (!ok_result(pr)) {
+      *r = pg_fail(s, pr, err, what);
+      PQclear(pr);
+      return NULL;
+    }
+    PQclear(pr);
+    *prepared = true;
+  }
+  PGresult *res = PQexecPrepared(s->conn, name, p ? p->n : 0, p ? p->v : NULL, p ? p->len : NULL,
+                                 p ? p->fmt : NULL, 0);
+  if (!ok_result(res)) {
+    *r = pg_fail(s, res, err, what);
+    PQclear(res);
+    return NULL;
+  }
+  *r = CF_OK;
+  return res;
+}
+
+static PGresult *exec_st(struct cf_store *s, enum stmt_id id, const struct params *p, int *r,
+                         struct cf_error *err, const char *what) {
+  return exec_named(s, stmt_name[id], stmt_sql[id], &s->prepared[id], p, r, err, what);
+}
+
+/* Runs a statement whose rows do not matter; *changed (may be NULL) gets how many rows it changed. */
+static int run_st(struct cf_store *s, enum stmt_id id, const struct params *p, size_t *changed,
+                  struct cf_error *err, const char *what) {
+  int r;
+  PGresult *res = exec_st(s, id, p, &r, err, what);
+  if (!res) return r;
+  if (changed) *changed = (size_t)strtoull(PQcmdTuples(res), NULL, 10);
+  PQclear(res);
+  return CF_OK;
+}
+
+/* Runs SQL text without parameters (transaction control, migrations). */
+static int exec_sql(struct cf_store *s, const char *sql, struct cf_error *err, const char *what) {
+  PGresult *res = PQexec(s->conn, sql);
+  int r = ok_result(res) ? CF_OK : pg_fail(s, res, err, what);
+  PQclear(res);
+  return r;
+}
+
+int cf__store_pg_exec(struct cf_store *s, const char *sql, struct cf_error *err) {
+  return exec_sql(s, sql, err, "exec");
+}
+
+/* ------------------------------------------------------------ columns */
+
+static bool col_null(const PGresult *res, int row, int c) { return PQgetisnull(res, row, c); }
+
+static int64_t col_i64(const PGresult *res, int row, int c) {
+  return col_null(res, row, c) ? 0 : strtoll(PQgetvalue(res, row, c), NULL, 10);
+}
+
+static uint64_t col_key(const PGresult *res, int row, int c) { return (uint64_t)col_i64(res, row, c); }
+static int32_t col_i32(const PGresult *res, int row, int c) { return (int32_t)col_i64(res, row, c); }
+
+static char *col_str(const PGresult *res, int row, int c, bool *ok) {
+  if (col_null(res, row, c)) return NULL;
+  char *d = cf_strndup(PQgetvalue(res, row, c), (size_t)PQgetlength(res, row, c));
+  if (!d) *ok = false;
+  return d;
+}
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* A BYTEA column (text result: "\x" and hex) as a NUL-terminated copy of its bytes, and its length. */
+static char *col_blob(const PGresult *res, int row, int c, size_t *len, bool *ok) {
+  *len = 0;
+  if (col_null(res, row, c)) return NULL;
+  const char *v = PQgetvalue(res, row, c);
+  size_t n = (size_t)PQgetlength(res, row, c);
+  if (n < 2 || v[0] != '\\' || v[1] != 'x') {
+    /* Not hex (bytea_output = escape): libpq's unescaping, copied into our allocator's memory. */
+    size_t m = 0;
+    unsigned char *u = PQunescapeBytea((const unsigned char *)v, &m);
+    char *d = u ? cf_malloc(m + 1) : NULL;
+    if (!d) {
+      PQfreemem(u);
+      *ok = false;
+      return NULL;
+    }
+    if (m) memcpy(d, u, m);
+    d[m] = '\0';
+    PQfreemem(u);
+    *len = m;
+    return d;
+  }
+  size_t m = (n - 2) / 2;
+  char *d = cf_malloc(m + 1);
+  if (!d) {
+    *ok = false;
+    return NULL;
+  }
+  for (size_t i = 0; i < m; i++) {
+    int hi = hexval(v[2 + 2 * i]), lo = hexval(v[3 + 2 * i]);
+    d[i] = (char)((hi < 0 ? 0 : hi) << 4 | (lo < 0 ? 0 : lo));
+  }
+  d[m] = '\0';
+  *len = m;
+  return d;
+}
+
+/* ------------------------------------------------------------ row readers */
+
+typedef bool (*row_reader)(const PGresult *, int, void *);
+
+static bool read_definition(const PGresult *res, int row, void *out) {
+  struct cf_store_definition *d = out;
+  bool ok = true;
+  memset(d, 0, sizeof *d);
+  d->key = col_key(res, row, 0);
+  d->process_id = col_str(res, row, 1, &ok);
+  d->version = col_i32(res, row, 2);
+  d->version_tag = col_str(res, row, 3, &ok);
+  d->deployment_key = col_key(res, row, 4);
+  d->resource_name = col_str(res, row, 5, &ok);
+  d->checksum = col_str(res, row, 6, &ok);
+  d->xml = col_blob(res, row, 7, &d->xml_len, &ok);
+  d->deployed_ms = col_i64(res, row, 8);
+  if (!ok) cf_store_definition_release(d);
+  return ok;
+}
+
+static bool read_instance(const PGresult *res, int row, void *out) {
+  struct cf_store_instance *i = out;
+  bool ok = true;
+  memset(i, 0, sizeof *i);
+  i->key = col_key(res, row, 0);
+  i->definition_key = col_key(res, row, 1);
+  i->process_id = col_str(res, row, 2, &ok);
+  i->version = col_i32(res, row, 3);
+  i->state = (uint8_t)col_i32(res, row, 4);
+  i->incident = col_i32(res, row, 5) != 0;
+  i->business_key = col_str(res, row, 6, &ok);
+  i->parent_key = col_key(res, row, 7);
+  i->started_ms = col_i64(res, row, 8);
+  i->ended_ms = col_i64(res, row, 9);
+  i->row_version = col_i64(res, row, 10);
+  i->engine_state = col_blob(res, row, 11, &i->engine_state_len, &ok);
+  i->variables = col_str(res, row, 12, &ok);
+  if (!ok) cf_store_instance_release(i);
+  return ok;
+}
+
+static bool read_job(const PGresult *res, int row, void *out) {
+  struct cf_store_job *j = out;
+  bool ok = true;
+  memset(j, 0, sizeof *j);
+  j->key = col_key(res, row, 0);
+  j->instance_key = col_key(res, row, 1);
+  j->element_instance_key = col_key(res, row, 2);
+  j->element_id = col_str(res, row, 3, &ok);
+  j->type = col_str(res, row, 4, &ok);
+  j->retries = col_i32(res, row, 5);
+  j->state = (uint8_t)col_i32(res, row, 6);
+  j->available_ms = col_i64(res, row, 7);
+  j->worker = col_str(res, row, 8, &ok);
+  j->lease_until_ms = col_i64(res, row, 9);
+  j->headers = col_str(res, row, 10, &ok);
+  j->error_message = col_str(res, row, 11, &ok);
+  if (!ok) cf_store_job_release(j);
+  return ok;
+}
+
+static bool read_task(const PGresult *res, int row, void *out) {
+  struct cf_store_user_task *t = out;
+  bool ok = true;
+  memset(t, 0, sizeof *t);
+  t->key = col_key(res, row, 0);
+  t->instance_key = col_key(res, row, 1);
+  t->element_instance_key = col_key(res, row, 2);
+  t->element_id = col_str(res, row, 3, &ok);
+  t->assignee = col_str(res, row, 4, &ok);
+  t->candidate_groups = col_str(res, row, 5, &ok);
+  t->candidate_users = col_str(res, row, 6, &ok);
+  t->due_date = col_str(res, row, 7, &ok);
+  t->follow_up_date = col_str(res, row, 8, &ok);
+  t->form_key = col_str(res, row, 9, &ok);
+  t->priority = col_i32(res, row, 10);
+  t->created_ms = col_i64(res, row, 11);
+  t->state = (uint8_t)col_i32(res, row, 12);
+  t->completed_ms = col_i64(res, row, 13);
+  t->completed_by = col_str(res, row, 14, &ok);
+  if (!ok) cf_store_user_task_release(t);
+  return ok;
+}
+
+static bool read_timer(const PGresult *res, int row, void *out) {
+  struct cf_store_timer *t = out;
+  bool ok = true;
+  memset(t, 0, sizeof *t);
+  t->key = col_key(res, row, 0);
+  t->instance_key = col_key(res, row, 1);
+  t->definition_key = col_key(res, row, 2);
+  t->element_id = col_str(res, row, 3, &ok);
+  t->due_ms = col_i64(res, row, 4);
+  if (!ok) cf_store_timer_release(t);
+  return ok;
+}
+
+static bool read_sub(const PGresult *res, int row, void *out) {
+  struct cf_store_subscription *u = out;
+  bool ok = true;
+  memset(u, 0, sizeof *u);
+  u->key = col_key(res, row, 0);
+  u->instance_key = col_key(res, row, 1);
+  u->element_id = col_str(res, row, 2, &ok);
+  u->kind = (uint8_t)col_i32(res, row, 3);
+  u->name = col_str(res, row, 4, &ok);
+  u->correlation_key = col_str(res, row, 5, &ok);
+  if (!ok) cf_store_subscription_release(u);
+  return ok;
+}
+
+static bool read_incident(const PGresult *res, int row, void *out) {
+  struct cf_store_incident *c = out;
+  bool ok = true;
+  memset(c, 0, sizeof *c);
+  c->key = col_key(res, row, 0);
+  c->instance_key = col_key(res, row, 1);
+  c->element_instance_key = col_key(res, row, 2);
+  c->element_id = col_str(res, row, 3, &ok);
+  c->type = (uint8_t)col_i32(res, row, 4);
+  c->job_key = col_key(res, row, 5);
+  c->message = col_str(res, row, 6, &ok);
+  c->created_ms = col_i64(res, row, 7);
+  if (!ok) cf_store_incident_release(c);
+  return ok;
+}
+
+static bool read_message(const PGresult *res, int row, void *out) {
+  struct cf_store_message *m = out;
+  bool ok = true;
+  memset(m, 0, sizeof *m);
+  m->key = col_key(res, row, 0);
+  m->name = col_str(res, row, 1, &ok);
+  m->correlation_key = col_str(res, row, 2, &ok);
+  m->message_id = col_str(res, row, 3, &ok);
+  m->variables = col_str(res, row, 4, &ok);
+  m->published_ms = col_i64(res, row, 5);
+  m->expires_ms = col_i64(res, row, 6);
+  if (!ok) cf_store_message_release(m);
+  return ok;
+}
+
+static void rel_definition(void *r) { cf_store_definition_release(r); }
+static void rel_instance(void *r) { cf_store_instance_release(r); }
+static void rel_job(void *r) { cf_store_job_release(r); }
+static void rel_task(void *r) { cf_store_user_task_release(r); }
+static void rel_timer(void *r) { cf_store_timer_release(r); }
+static void rel_sub(void *r) { cf_store_subscription_release(r); }
+static void rel_incident(void *r) { cf_store_incident_release(r); }
+static void rel_message(void *r) { cf_store_message_release(r); }
+
+/* Reads every row of res into a new array (NULL for none); clears res. Nothing handed out on failure. */
+static int collect(PGresult *res, size_t sz, row_reader rd, void (*rel)(void *), void **out, size_t *n,
+                   struct cf_error *err, const char *what) {
+  int rows = PQntuples(res), r = CF_OK;
+  char *items = NULL;
+  size_t cnt = 0;
+  if (rows > 0 && !(items = cf_malloc((size_t)rows * sz))) r = nomem(err, what);
+  for (int i = 0; r == CF_OK && i < rows; i++) {
+    if (!rd(res, i, items + cnt * sz)) {
+      r = nomem(err, what);
+      break;
+    }
+    cnt++;
+  }
+  PQclear(res);
+  if (r != CF_OK) {
+    for (size_t i = 0; i < cnt; i++) rel(items + i * sz);
+    cf_free(items);
+    return r;
+  }
+  *out = items;
+  *n = cnt;
+  return CF_OK;
+}
+
+static int fetch_all(struct cf_store *s, enum stmt_id id, const struct params *p, size_t sz,
+                     row_reader rd, void (*rel)(void *), void **out, size_t *n,
+                     struct cf_error *err, const char *what) {
+  int r;
+  PGresult *res = exec_st(s, id, p, &r, err, what);
+  if (!res) return r;
+  return collect(res, sz, rd, rel, out, n, err, what);
+}
+
+/* At most one row into *row: CF_ENOTFOUND (err naming `what`) when there is none. */
+static int fetch_one(struct cf_store *s, enum stmt_id id, const struct params *p, row_reader rd,
+                     void *row, struct cf_error *err, const char *what) {
+  int r;
+  PGresult *res = exec_st(s, id, p, &r, err, what);
+  if (!res) return r;
+  if (PQntuples(res) == 0)
+    r = cf_error_set(err, CF_ENOTFOUND, "%s: not found", what);
+  else
+    r = rd(res, 0, row) ? CF_OK : nomem(err, what);
+  PQclear(res);
+  return r;
+}
+
+/* A statement that yields one integer (or no row: *found false). */
+static int fetch_int(struct cf_store *s, enum stmt_id id, const struct params *p, int64_t *v,
+                     bool *found, struct cf_error *err, const char *what) {
+  int r;
+  PGresult *res = exec_st(s, id, p, &r, err, what);
+  if (!res) return r;
+  *found = PQntuples(res) > 0;
+  if (*found) *v = col_i64(res, 0, 0);
+  PQclear(res);
+  return CF_OK;
+}
+
+/* ------------------------------------------------------------ transactions */
+
+/* Whether a transaction is open (also one a failed statement aborted, until it is rolled back). */
+static bool in_tx(struct cf_store *s) {
+  PGTransactionStatusType t = PQtransactionStatus(s->conn);
+  return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
+}
+
+static bool readonly(struct cf_store *s) { return s->flags & CF_STORE_READONLY; }
+
+static int refuse_readonly(struct cf_store *s, struct cf_error *err, const char *what) {
+  return cf_error_set(err, CF_EINVAL, "%s: the %s was opened read-only", what, s->name);
+}
+
+static int pg_begin(struct cf_store *s, struct cf_error *err) {
+  if (readonly(s)) return refuse_readonly(s, err, "begin");
+  if (in_tx(s)) return cf_error_set(err, CF_EINVAL, "begin: a transaction is already open");
+  return exec_sql(s, "BEGIN", err, "begin");
+}
+
+static void pg_rollback(struct cf_store *s) {
+  s->op_open = false;
+  if (in_tx(s)) exec_sql(s, "ROLLBACK", NULL, "rollback");
+}
+
+/* A failed commit rolls back: nothing of the transaction is stored. */
+static int pg_commit(struct cf_store *s, struct cf_error *err) {
+  s->op_open = false;
+  PGTransactionStatusType t = PQtransactionStatus(s->conn);
+  if (t == PQTRANS_IDLE)
+    return cf_error_set(err, CF_EINVAL,
+                        "commit: no transaction is open (an earlier error rolled it back)");
+  /* PostgreSQL answers COMMIT of an aborted transaction with a rollback, not an error. */
+  if (t == PQTRANS_INERROR) {
+    pg_rollback(s);
+    return cf_error_set(err, CF_EIO,
+                        "commit: a statement of the transaction failed, so the database aborted"
+                        " it; nothing of it was stored");
+  }
+  PGresult *res = PQexec(s->conn, "COMMIT");
+  int r = CF_OK;
+  if (!ok_result(res))
+    r = pg_fail(s, res, err, "commit");
+  else if (!strcmp(PQcmdStatus(res), "ROLLBACK"))
+    r = cf_error_set(err, CF_EIO, "commit: the database rolled the transaction back");
+  PQclear(res);
+  if (r != CF_OK) pg_rollback(s);
+  return r;
+}
+
+enum { TX_NONE, TX_OWN, TX_SAVEPOINT };
+
+/*
+ * Opens the scope of one write call: a transaction of its own when the
+ * caller has none open, else a savepoint inside the caller's (none inside an
+ * operation: its own savepoint undoes a failed call with the rest).
+ */
+static int call_begin(struct cf_store *s, int *scope, struct cf_error *err, const char *what) {
+  *scope = TX_NONE;
+  if (readonly(s)) return refuse_readonly(s, err, what);
+  if (in_tx(s)) {
+    if (s->op_open) return CF_OK;
+    int r = exec_sql(s, "SAVEPOINT cf_call", err, what);
+    if (r == CF_OK) *scope = TX_SAVEPOINT;
+    return r;
+  }
+  int r = exec_sql(s, "BEGIN", err, what);
+  if (r == CF_OK) *scope = TX_OWN;
+  return r;
+}
+
+/* Closes the scope: keeps the call's writes when r is CF_OK, else undoes them. Returns r or the commit's error. */
+static int call_end(struct cf_store *s, int scope, int r, struct cf_error *err) {
+  if (scope == TX_OWN) {
+    if (r == CF_OK) return pg_commit(s, err);
+    pg_rollback(s);
+  } else if (scope == TX_SAVEPOINT && in_tx(s)) {
+    if (r != CF_OK)
+      exec_sql(s, "ROLLBACK TO SAVEPOINT cf_call; RELEASE SAVEPOINT cf_call", NULL, "rollback");
+    else
+      r = exec_sql(s, "RELEASE SAVEPOINT cf_call", err, "release");
+  }
+  return r;
+}
+
+/*
+ * NEEDSWORK: always true. A runtime that keeps instances in memory then
+ * checks each one's row version (instance_version) at every batch, which is
+ * correct and costs a read per cached instance used. A cheaper answer needs a
+ * counter every commit of every node bumps (a hot row that would serialize
+ * their commits) or the server's commit timestamps (track_commit_timestamp,
+ * a server setting); the row version check stays the guard either way.
+ */
+static int pg_others_wrote(struct cf_store *s, bool *wrote, struct cf_error *err) {
+  *wrote = true;
+  return CF_OK;
+}
+
+static int pg_op_begin(struct cf_store *s, struct cf_error *err) {
+  if (!in_tx(s)) return cf_error_set(err, CF_EINVAL, "an operation needs an open transaction");
+  if (s->op_open) return cf_error_set(err, CF_EINVAL, "an operation is already open");
+  int r = exec_sql(s, "SAVEPOINT cf_op", err, "starting an operation");
+  if (r == CF_OK) s->op_open = true;
+  return r;
+}
+
+static int pg_op_end(struct cf_store *s, bool keep, struct cf_error *err) {
+  s->op_open = false;
+  if (!in_tx(s))
+    return cf_error_set(err, CF_EIO,
+                        "the transaction was rolled back by the database (the connection lost?)");
+  int r = CF_OK;
+  /* A call that failed inside the operation aborted the transaction: only undoing it helps. */
+  if (keep && PQtransactionStatus(s->conn) == PQTRANS_INERROR) {
+    keep = false;
+    r = cf_error_set(err, CF_EINVAL,
+                     "ending an operation: a call inside it failed, so it cannot be kept (undone)");
+  }
+  if (!keep) {
+    int rr = exec_sql(s, "ROLLBACK TO SAVEPOINT cf_op", r == CF_OK ? err : NULL,
+                      "undoing an operation");
+    if (r == CF_OK) r = rr;
+  }
+  if (in_tx(s)) {
+    int rr = exec_sql(s, "RELEASE SAVEPOINT cf_op", r == CF_OK ? err : NULL, "ending an operation");
+    if (r == CF_OK) r = rr;
+  }
+  return r;
+}
+
+/* ------------------------------------------------------------ open, migrate, close */
+
+static void pg_close(struct cf_store *s) {
+  if (!s) return;
+  if (s->conn) {
+    if (PQstatus(s->conn) == CONNECTION_OK && in_tx(s)) exec_sql(s, "ROLLBACK", NULL, "closing");
+    PQfinish(s->conn);
+  }
+  cf_free(s->name);
+  cf_free(s);
+}
+
+/* Notices (IF NOT EXISTS, ...) are not for the user's terminal. */
+static void quiet_notices(void *arg, const char *message) {
+  (void)arg;
+  (void)message;
+}
+
+/*
+ * The schema version of the database: 0 for a new one (no tables in the
+ * connection's schema). A database with tables but no schema_version is
+ * somebody else's.
+ */
+static int schema_version(struct cf_store *s, int *version, struct cf_error *err) {
+  PGresult *res = PQexec(s->conn,
+                         "SELECT to_regclass('schema_version') IS NOT NULL,"
+                         " (SELECT count(*) FROM information_schema.tables"
+                         "  WHERE table_schema = current_schema())");
+  if (!ok_result(res) || PQntuples(res) != 1) {
+    int r = pg_fail(s, res, err, "reading the schema");
+    PQclear(res);
+    return r;
+  }
+  bool has_version = PQgetvalue(res, 0, 0)[0] == 't';
+  int64_t tables = col_i64(res, 0, 1);
+  PQclear(res);
+  if (!has_version) {
+    *version = 0;
+    if (tables > 0)
+      return cf_error_set(err, CF_EIO,
+                          "the %s is not a crmflow database (it has tables of something else):"
+                          " name an empty database",
+                          s->name);
+    return CF_OK;
+  }
+  res = PQexec(s->conn, "SELECT coalesce(max(version), 0) FROM schema_version");
+  if (!ok_result(res) || PQntuples(res) != 1) {
+    int r = pg_fail(s, res, err, "reading the schema version");
+    PQclear(res);
+    return r;
+  }
+  *version = (int)col_i64(res, 0, 0);
+  PQclear(res);
+  return CF_OK;
+}
+
+static int newer_schema(struct cf_store *s, int v, struct cf_error *err) {
+  return cf_error_set(err, CF_EUNSUPPORTED,
+                      "the %s was written by a newer crmflow (schema %d, this one knows up to %d)",
+                      s->name, v, SCHEMA_VERSION);
+}
+
+/* Applies the pending migrations, each in one transaction, under an advisory lock (another node may be migrating). */
+static int migrate(struct cf_store *s, struct cf_error *err) {
+  int v, r = schema_version(s, &v, err);
+  if (r != CF_OK) return r;
+  if (v > SCHEMA_VERSION) return newer_schema(s, v, err);
+  while (v < SCHEMA_VERSION) {
+    if ((r = exec_sql(s, "BEGIN; SELECT pg_advisory_xact_lock(" MIGRATION_LOCK ")", err,
+                      "migrating")) != CF_OK)
+      goto undo;
+    if ((r = schema_version(s, &v, err)) != CF_OK) goto undo;
+    if (v >= SCHEMA_VERSION) {
+      pg_rollback(s);
+      return v > SCHEMA_VERSION ? newer_schema(s, v, err) : CF_OK;
+    }
+    if (v == 0 && (r = exec_sql(s,
+                                "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL);"
+                                "INSERT INTO schema_version SELECT 0"
+                                " WHERE NOT EXISTS (SELECT 1 FROM schema_version)",
+                                err, "migrating")) != CF_OK)
+      goto undo;
+    struct cf_error e = {0};
+    if (exec_sql(s, migrations[v], &e, "migrating") != CF_OK) {
+      r = cf_error_set(err, e.code, "the %s: migration %d failed (%s); the database is as it was",
+                       s->name, v + 1, e.msg);
+      goto undo;
+    }
+    char sql[64];
+    snprintf(sql, sizeof sql, "UPDATE schema_version SET version = %d", v + 1);
+    if ((r = exec_sql(s, sql, err, "migrating")) != CF_OK) goto undo;
+    if ((r = pg_commit(s, err)) != CF_OK) return r;
+    v++;
+  }
+  return CF_OK;
+undo:
+  pg_rollback(s);
+  return r;
+}
+
+static int pg_open(const char *location, unsigned flags, struct cf_store **out, struct cf_error *err) {
+  int r = CF_OK;
+  struct cf_store *s = cf_calloc(1, sizeof *s);
+  if (!s) return nomem(err, "opening the store");
+  s->flags = flags;
+  s->conn = PQconnectdb(location);
+  if (!s->conn) {
+    cf_free(s);
+    return nomem(err, "opening the store");
+  }
+  {
+    const char *db = PQdb(s->conn), *host = PQhost(s->conn), *port = PQport(s->conn);
+    char name[256];
+    snprintf(name, sizeof name, "PostgreSQL database %s on %s%s%s", db && *db ? db : "?",
+             host && *host ? host : "?", port && *port ? ":" : "", port ? port : "");
+    if (!(s->name = cf_strdup(name))) {
+      r = nomem(err, "opening the store");
+      goto out;
+    }
+  }
+  if (PQstatus(s->conn) != CONNECTION_OK) {
+    char buf[512];
+    r = cf_error_set(err, CF_EIO, "cannot connect to the %s: %s", s->name,
+                     conn_msg(s->conn, buf, sizeof buf));
+    goto out;
+  }
+  PQsetNoticeProcessor(s->conn, quiet_notices, NULL);
+  if ((r = exec_sql(s, "SET client_min_messages = warning", err, "opening")) != CF_OK) goto out;
+  if ((flags & CF_STORE_FAST) &&
+      (r = exec_sql(s, "SET synchronous_commit = off", err, "opening")) != CF_OK)
+    goto out;
+  if (!readonly(s)) {
+    r = migrate(s, err);
+  } else {
+    if ((r = exec_sql(s, "SET default_transaction_read_only = on", err, "opening")) != CF_OK)
+      goto out;
+    int v;
+    if ((r = schema_version(s, &v, err)) != CF_OK) goto out;
+    if (v > SCHEMA_VERSION)
+      r = newer_schema(s, v, err);
+    else if (v == 0)
+      r = cf_error_set(err, CF_EIO, "the %s is not a crmflow database (it has no schema)", s->name);
+    else if (v < SCHEMA_VERSION)
+      r = cf_error_set(err, CF_EUNSUPPORTED,
+                       "the %s has schema %d, this crmflow needs %d: open it once for writing to"
+                       " upgrade it",
+                       s->name, v, SCHEMA_VERSION);
+  }
+out:
+  if (r != CF_OK) {
+    pg_close(s);
+    return r;
+  }
+  *out = s;
+  return CF_OK;
+}
+
+/* ------------------------------------------------------------ keys */
+
+/*
+ * NEEDSWORK: the keys row stays locked until the caller's transaction ends, so
+ * another node reserving keys meanwhile waits for this one's batch. A block
+ * taken on a connection of its own (autocommit) would not hold it.
+ */
+static int pg_reserve_keys(struct cf_store *s, uint64_t n, uint64_t *first, struct cf_error *err) {
+  static const char what[] = "reserving keys";
+  if (n == 0 || n > (uint64_t)INT64_MAX / 2) return cf_error_set(err, CF_EINVAL, "%s: bad count", what);
+  int scope, r = call_begin(s, &scope, err, what);
+  if (r) return r;
+  struct params p = {0};
+  p_key(&p, n);
+  int64_t v = 0;
+  bool found = false;
+  if ((r = fetch_int(s, ST_KEYS, &p, &v, &found, err, what)) == CF_OK && !found)
+    r = cf_error_set(err, CF_EIO, "%s: the %s has no key counter", what, s->name);
+  r = call_end(s, scope, r, err);
+  if (r == CF_OK) *first = (uint64_t)v;
+  return r;
+}
+
+/* ------------------------------------------------------------ deployments */
+
+static int pg_definition_find_checksum(struct cf_store *s, const char *process_id,
+                                       const char *checksum, struct cf_store_definition *out,
+                                       struct cf_error *err) {
+  struct params p = {0};
+  p_text(&p, process_id);
+  p_text(&p, checksum);
+  struct cf_store_definition d;
+  int r = fetch_one(s, ST_DEF_CHECKSUM, &p, read_definition, &d, err, "finding a deployment");
+  if (r == CF_ENOTFOUND)
+    return cf_error_set(err, CF_ENOTFOUND, "no deployment of process '%s' with checksum %s",
+                        process_id, checksum);
+  if (r == CF_OK) *out = d;
+  return r;
+}
+
+static int pg_definition_insert(struct cf_store *s, struct cf_store_definition *d,
+                                struct cf_error *err) {
+  static const char what[] = "deploying";
+  if (!d->key || !d->process_id || !d->resource_name || !d->checksum || !d->xml)
+    return cf_error_set(err, CF_EINVAL, "%s: a definition needs a key, process id, resource"
+                        " name, checksum and XML", what);
+  int scope, r = call_begin(s, &scope, err, what);
+  if (r) return r;
+  int32_t version = d->version;
+  if (version <= 0) {
+    struct params p = {0};
+    p_text(&p, d->process_id);
+    int64_t v = 1;
+    bool found;
+    if ((r = fetch_int(s, ST_DEF_NEXT, &p, &v, &found, err, what)) != CF_OK) goto out;
+    version = (int32_t)v;
+  }
+  struct params p = {0};
+  p_key(&p, d->key);
+  p_text(&p, d->process_id);
+  p_i64(&p, version);
+  p_text(&p, d->version_tag);
+  p_key(&p, d->deployment_key);
+  p_text(&p, d->resource_name);
+  p_text(&p, d->checksum);
+  p_blob(&p, d->xml, d->xml_len);
+  p_i64(&p, d->deployed_ms);
+  r = run_st(s, ST_DEF_INSERT, &p, NULL, err, what);
+out:
+  r = call_end(s, scope, r, err);
+  if (r == CF_OK) d->version = version;
+  return r;
+}
+
+static int pg_definition_get(struct cf_store *s, const char *process_id, int32_t version,
+                             const char *version_tag, struct cf_store_definition *out,
+                             struct cf_error *err) {
+  enum stmt_id id = version_tag ? ST_DEF_TAG : version > 0 ? ST_DEF_VERSION : ST_DEF_LATEST;
+  struct params p = {0};
+  p_text(&p, process_id);
+  if (id == ST_DEF_TAG) p_text(&p, version_tag);
+  if (id == ST_DEF_VERSION) p_i64(&p, version);
+  struct cf_store_definition d;
+  int r = fetch_one(s, id, &p, read_definition, &d, err, "getting a definition");
+  if (r == CF_ENOTFOUND) {
+    if (id == ST_DEF_TAG)
+      return cf_error_set(err, CF_ENOTFOUND, "no process '%s' with version tag '%s' is deployed",
+                          process_id, version_tag);
+    if (id == ST_DEF_VERSION)
+      return cf_error_set(err, CF_ENOTFOUND, "no process '%s' version %d is deployed", process_id,
+                          (int)version);
+    return cf_error_set(err, CF_ENOTFOUND, "no process '%s' is deployed", process_id);
+  }
+  if (r == CF_OK) *out = d;
+  return r;
+}
+
+static int pg_definition_by_key(struct cf_store *s, uint64_t key, struct cf_store_definition *out,
+                                struct cf_error *err) {
+  struct params p = {0};
+  p_key(&p, key);
+  struct cf_store_definition d;
+  int r = fetch_one(s, ST_DEF_KEY, &p, read_definition, &d, err, "getting a definition");
+  if (r == CF_ENOTFOUND)
+    return cf_error_set(err, CF_ENOTFOUND, "no process definition with key %llu",
+                        (unsigned long long)key);
+  if (r == CF_OK) *out = d;
+  return r;
+}
+
+static int pg_definition_list(struct cf_store *s, bool latest_only, struct cf_store_definition **out,
+                              size_t *n, struct cf_error *err) {
+  return fetch_all(s, latest_only ? ST_DEF_ALL_LATEST : ST_DEF_ALL, NULL, sizeof **out,
+                   read_definition, rel_definition, (void **)out, n, err, "listing definitions");
+}
+
+/* ------------------------------------------------------------ instances */
+
+/* $1..$13 of INST_INSERT / INST_UPDATE; $11 is the row version (insert) or the expected one (update). */
+static void instance_params(struct params *p, const struct cf_store_instance *i, int64_t v11) {
+  p_key(p, i->key);
+  p_key(p, i->definition_key);
+  p_text(p, i->process_id);
+  p_i64(p, i->version);
+  p_i64(p, i->state);
+  p_i64(p, i->incident ? 1 : 0);
+  p_text(p, i->business_key);
+  p_key(p, i->parent_key);
+  p_i64(p, i->started_ms);
+  p_i64(p, i->ended_ms);
+  p_i64(p, v11);
+  p_blob(p, i->engine_state, i->engine_state_len);
+  p_text(p, i->variables);
+}
+
+static int run_key(struct cf_store *s, enum stmt_id id, uint64_t key, struct cf_error *err,
+                   const char *what) {
+  struct params p = {0};
+  p_key(&p, key);
+  return run_st(s, id, &p, NULL, err, what);
+}
+
+/* "{k1,k2,...}": an array of keys as a BIGINT[] parameter's text. */
+static bool key_array(struct cf_buf *b, const uint64_t *keys, size_t n, size_t stride) {
+  cf_buf_putc(b, '{');
+  for (size_t i = 0; i < n; i++) {
+    uint64_t k = *(const uint64_t *)((const char *)keys + i * stride);
+    cf_buf_printf(b, "%s%lld", i ? "," : "", (long long)k);
+  }
+  cf_buf_putc(b, '}');
+  return !b->oom;
+}
+
+/*
+ * Writes the side rows of instance ikey. fresh: the instance is new, so
+ * there is nothing to replace. Jobs are upserted (a job that stays keeps its
+ * lease); the other rows are replaced whole.
+ */
+static int rows_write(struct cf_store *s, uint64_t ikey, const struct cf_store_instance_rows *rows,
+                      bool fresh, struct cf_error *err, const char *what) {
+  int r = CF_OK;
+  if (!fresh) {
+    unsigned none = rows ? rows->known_empty : 0;
+    /* Without a job in rows and none known before, there is nothing to drop. */
+    if (rows && rows->prior_jobs_known && rows->nprior_jobs == 0) none |= CF_STORE_ROWS_JOBS;
+    if (!(none & CF_STORE_ROWS_JOBS)) {
+      struct cf_buf b;
+      cf_buf_init(&b);
+      /* The jobs' keys are the first field of struct cf_store_job. */
+      if (!key_array(&b, rows && rows->njobs ? &rows->jobs[0].key : NULL, rows ? rows->njobs : 0,
+                     sizeof(struct cf_store_job))) {
+        cf_buf_release(&b);
+        return nomem(err, what);
+      }
+      struct params p = {0};
+      p_key(&p, ikey);
+      p_text(&p, b.data);
+      r = run_st(s, ST_JOBS_DROP, &p, NULL, err, what);
+      cf_buf_release(&b);
+      if (r) return r;
+    }
+    if ((!(none & CF_STORE_ROWS_TASKS) && (r = run_key(s, ST_TASKS_DELETE_OPEN, ikey, err, what))) ||
+        (!(none & CF_STORE_ROWS_TIMERS) && (r = run_key(s, ST_TIMERS_DELETE_ALL, ikey, err, what))) ||
+        (!(none & CF_STORE_ROWS_SUBS) && (r = run_key(s, ST_SUBS_DELETE_ALL, ikey, err, what))) ||
+        (!(none & CF_STORE_ROWS_INCIDENTS) && (r = run_key(s, ST_INCS_DELETE_ALL, ikey, err, what))))
+      return r;
+  }
+  if (!rows) return CF_OK;
+  for (size_t i = 0; i < rows->njobs; i++) {
+    const struct cf_store_job *j = &rows->jobs[i];
+    struct params p = {0};
+    p_key(&p, j->key);
+    p_key(&p, ikey);
+    p_key(&p, j->element_instance_key);
+    p_text(&p, j->element_id ? j->element_id : "");
+    p_text(&p, j->type ? j->type : "");
+    p_i64(&p, j->retries);
+    p_i64(&p, j->state);
+    p_i64(&p, j->available_ms);
+    p_text(&p, j->worker);
+    p_i64(&p, j->worker ? j->lease_until_ms : 0);
+    p_text(&p, j->headers);
+    p_text(&p, j->error_message);
+    if ((r = run_st(s, ST_JOB_UPSERT, &p, NULL, err, what))) return r;
+  }
+  for (size_t i = 0; i < rows->ntasks; i++) {
+    const struct cf_store_user_task *t = &rows->tasks[i];
+    struct params p = {0};
+    p_key(&p, t->key);
+    p_key(&p, ikey);
+    p_key(&p, t->element_instance_key);
+    p_text(&p, t->element_id ? t->element_id : "");
+    p_text(&p, t->assignee);
+    p_text(&p, t->candidate_groups);
+    p_text(&p, t->candidate_users);
+    p_text(&p, t->due_date);
+    p_text(&p, t->follow_up_date);
+    p_text(&p, t->form_key);
+    p_i64(&p, t->priority);
+    p_i64(&p, t->created_ms);
+    if ((r = run_st(s, ST_TASK_INSERT, &p, NULL, err, what))) return r;
+  }
+  for (size_t i = 0; i < rows->ntimers; i++) {
+    const struct cf_store_timer *t = &rows->timers[i];
+    struct params p = {0};
+    p_key(&p, t->key);
+    p_key(&p, ikey);
+    p_key(&p, t->definition_key);
+    p_text(&p, t->element_id ? t->element_id : "");
+    p_i64(&p, t->due_ms);
+    if ((r = run_st(s, ST_TIMER_INSERT, &p, NULL, err, what))) return r;
+  }
+  for (size_t i = 0; i < rows->nsubs; i++) {
+    const struct cf_store_subscription *u = &rows->subs[i];
+    struct params p = {0};
+    p_key(&p, u->key);
+    p_key(&p, ikey);
+    p_text(&p, u->element_id ? u->element_id : "");
+    p_i64(&p, u->kind);
+    p_text(&p, u->name ? u->name : "");
+    p_text(&p, u->correlation_key);
+    if ((r = run_st(s, ST_SUB_INSERT, &p, NULL, err, what))) return r;
+  }
+  for (size_t i = 0; i < rows->nincidents; i++) {
+    const struct cf_store_incident *c = &rows->incidents[i];
+    struct params p = {0};
+    p_key(&p, c->key);
+    p_key(&p, ikey);
+    p_key(&p, c->element_instance_key);
+    p_text(&p, c->element_id ? c->element_id : "");
+    p_i64(&p, c->type);
+    p_key(&p, c->job_key);
+    p_text(&p, c->message);
+    p_i64(&p, c->created_ms);
+    if ((r = run_st(s, ST_INC_INSERT, &p, NULL, err, what))) return r;
+  }
+  return CF_OK;
+}
+
+static int pg_instance_insert(struct cf_store *s, const struct cf_store_instance *i,
+                              const struct cf_store_instance_rows *rows, struct cf_error *err) {
+  static const char what[] = "storing a new instance";
+  if (!i->key || !i->process_id)
+    return cf_error_set(err, CF_EINVAL, "%s: an instance needs a key and a process id", what);
+  int scope, r = call_begin(s, &scope, err, what);
+  if (r) return r;
+  struct params p = {0};
+  instance_params(&p, i, i->row_version);
+  if ((r = run_st(s, ST_INST_INSERT, &p, NULL, err, what)) == CF_OK)
+    r = rows_write(s, i->key, rows, true, err, what);
+  return call_end(s, scope, r, err);
+}
+
+static int pg_instance_update(struct cf_store *s, const struct cf_store_instance *i,
+                              int64_t expected_version, const struct cf_store_instance_rows *rows,
+                              struct cf_error *err) {
+  static const char what[] = "storing an instance";
+  if (!i->key || !i->process_id)
+    return cf_error_set(err, CF_EINVAL, "%s: an instance needs a key and a process id", what);
+  int scope, r = call_begin(s, &scope, err, what);
+  if (r) return r;
+  struct params p = {0};
+  instance_params(&p, i, expected_version);
+  size_t changed = 0;
+  if ((r = run_st(s, ST_INST_UPDATE, &p, &changed, err, what))) goto out;
+  if (changed == 0) {
+    /* Lost a race (or no such row): which, and the version that won. */
+    struct params q = {0};
+    p_key(&q, i->key);
+    int64_t v = 0;
+    bool found = false;
+    if ((r = fetch_int(s, ST_INST_VERSION, &q, &v, &found, err, what))) goto out;
+    if (!found)
+      r = cf_error_set(err, CF_ENOTFOUND, "%s: no instance with key %llu", what,
+                       (unsigned long long)i->key);
+    else
+      r = cf_error_set(err, CF_ECONFLICT,
+                       "instance %llu was changed concurrently (version %lld, expected %lld):"
+                       " load it again and retry",
+                       (unsigned long long)i->key, (long long)v, (long long)expected_version);
+    goto out;
+  }
+  r = rows_write(s, i->key, rows, false, err, what);
+out:
+  return call_end(s, scope, r, err);
+}
+
+static int pg_instance_get(struct cf_store *s, uint64_t key, struct cf_store_instance *out,
+                           struct cf_error *err) {
+  struct params p = {0};
+  p_key(&p, key);
+  struct cf_store_instance i;
+  int r = fetch_one(s, ST_INST_GET, &p, read_instance, &i, err, "getting an instance");
+  if (r == CF_ENOTFOUND)
+    return cf_error_set(err, CF_ENOTFOUND, "no instance with key %llu", (unsigned long long)key);
+  if (r == CF_OK) *out = i;
+  return r;
+}
+
+static int pg_instance_version(struct cf_store *s, uint64_t key, int64_t *row_version,
+                               struct cf_error *err) {
+  struct params p = {0};
+  p_key(&p, key);
+  int64_t v = 0;
+  bool found = false;
+  int r = fetch_int(s, ST_INST_VERSION, &p, &v, &found, err, "reading an instance's version");
+  if (r) return r;
+  if (!found)
+    return cf_error_set(err, CF_ENOTFOUND, "no process instance %llu", (unsigned long long)key);
+  *row_version = v;
+  return CF_OK;
+}
+
+/* Lists leave engine_state out (NULL): it is only needed to run an instance. */
+static int pg_instance_list(struct cf_store *s, const struct cf_store_instance_filter *f,
+                            struct cf_store_instance **out, size_t *n, struct cf_error *err) {
+  static const char what[] = "listing instances";
+  struct cf_store_instance_filter none = {.state = -1, .incident = -1};
+  if (!f) f = &none;
+  unsigned mask = (f->process_id ? LIST_PROCESS : 0) | (f->state >= 0 ? LIST_STATE : 0) |
+                  (f->incident >= 0 ? LIST_INCIDENT : 0) | (f->business_key ? LIST_BUSINESS : 0) |
+                  (f->parent_key ? LIST_PARENT : 0);
+  /* Parameters numbered in the order of use: PostgreSQL infers a type for each $n it sees. */
+  struct params p = {0};
+  char sql[640], where[256] = "", name[32];
+  size_t w = 0;
+  p_key(&p, f->after_key);
+  p_limit(&p, f->limit ? f->limit : 1000);
+#define LIST_COND(bit, cond, bind)                                                            \
+  if (mask & (bit)) {                                                                         \
+    w += (size_t)snprintf(where + w, sizeof where - w, " AND " cond " = $%d", p.n + 1);     \
+    bind;                                                                                     \
+  }
+  LIST_COND(LIST_PROCESS, "process_id", p_text(&p, f->process_id))
+  LIST_COND(LIST_STATE, "state", p_i64(&p, f->state))
+  LIST_COND(LIST_INCIDENT, "incident", p_i64(&p, f->incident ? 1 : 0))
+  LIST_COND(LIST_BUSINESS, "business_key", p_text(&p, f->business_key))
+  LIST_COND(LIST_PARENT, "parent_key", p_key(&p, f->parent_key))
+#undef LIST_COND
+  snprintf(sql, sizeof sql,
+           "SELECT key, definition_key, process_id, version, state, incident, business_key,"
+           " parent_key, started_ms, ended_ms, row_version, NULL::bytea, variables FROM instances"
+           " WHERE key > $1%s ORDER BY key LIMIT $2",
+           where);
+  snprintf(name, sizeof name, "cf_INST_LIST_%u", mask);
+  int r;
+  PGresult *res = exec_named(s, name, sql, &s->list_prepared[mask], &p, &r, err, what);
+  if (!res) return r;
+  return collect(res, sizeof **out, read_instance, rel_instance, (void **)out, n, err, what);
+}
+
+static int pg_instance_of(struct cf_store *s, const char *what, uint64_t key,
+                          uint64_t *instance_key, struct cf_error *err) {
+  enum stmt_id id;
+  if (!what) return cf_error_set(err, CF_EINVAL, "instance_of: what is missing");
+  if (!strcmp(what, "job"))
+    id = ST_OF_JOB;
+  else if (!strcmp(what, "user_task") || !strcmp(what, "task"))
+    id = ST_OF_TASK;
+  else if (!strcmp(what, "incident"))
+    id = ST_OF_INCIDENT;
+  else if (!strcmp(what, "subscription"))
+    id = ST_OF_SUB;
+  else if (!strcmp(what, "timer"))
+    id = ST_OF_TIMER;
+  else if (!strcmp(what, "element"))
+    id = ST_OF_ELEMENT;
+  else
+    return cf_error_set(err, CF_EINVAL,
+                        "instance_of: '%s' is not job, user_task, incident, subscription, timer or element",
+                        what);
+  struct params p = {0};
+  p_key(&p, key);
+  int64_t v = 0;
+  bool found = false;
+  int r = fetch_int(s, id, &p, &v, &found, err, "finding an instance");
+  if (r) return r;
+  if (!found)
+    return cf_error_set(err, CF_ENOTFOUND, "no %s with key %llu", what, (unsigned long long)key);
+  *instance_key = (uint64_t)v;
+  return CF_OK;
+}
+
+/* ------------------------------------------------------------ jobs */
+
+static int cmp_job_key(const void *a, const void *b) {
+  uint64_t x = ((const struct cf_store_job *)a)->key, y = ((const struct cf_store_job *)b)->key;
+  return x < y ? -1 : x > y;
+}
+
+/*
+ * One statement leases the jobs (a lowest-key-first pick that skips the rows
+ * another transaction holds) and hands them back; reading them runs inside
+ * the call's scope, so out of memory undoes the leases with it.
+ */
+static int pg_jobs_activate(struct cf_store *s, const char *type, size_t max, const char *worker,
+                            int64_t now_ms, int64_t lease_until_ms, struct cf_store_job **out,
+                            size_t *n, struct cf_error *err) {
+  static const char what[] = "activating jobs";
+  if (!type || !worker) return cf_error_set(err, CF_EINVAL, "%s: a type and a worker are needed", what);
+  if (readonly(s)) return refuse_readonly(s, err, what);
+  if (max == 0) {
+    *out = NULL;
+    *n = 0;
+    return CF_OK;
+  }
+  int scope, r = call_begin(s, &scope, err, what);
+  if (r) return r;
+  struct cf_store_job *jobs = NULL;
+  size_t cnt = 0;
+  struct params p = {0};
+  p_text(&p, type);
+  p_text(&p, worker);
+  p_i64(&p, lease_until_ms);
+  p_i64(&p, now_ms);
+  p_limit(&p, max);
+  if ((r = fetch_all(s, ST_JOBS_ACTIVATE, &p, sizeof *jobs, read_job, rel_job, (void **)&jobs, &cnt,
+                     err, what)) == CF_OK &&
+      cnt > 1)
+    qsort(jobs, cnt, sizeof *jobs, cmp_job_key); /* RETURNING keeps no order */
+  r = call_end(s, scope, r, err);
+  if (r != CF_OK) {
+    for (size_t i = 0; i < cnt; i++) cf_store_job_release(&jobs[i]);
+    cf_free(jobs);
+    return r;
+  }
+  *out = jobs;
+  *n = cnt;
+  return CF_OK;
+}
+
+static int pg_job_get(struct cf_store *s, uint64_t key, struct cf_store_job *out,
+                      struct cf_error *err) {
+  struct params p = {0};
+  p_key(&p, key);
+  struct cf_store_job j;
+  int r = fetch_one(s, ST_JOB_GET, &p, read_job, &j, err, "getting a job");
+  if (r == CF_ENOTFOUND)
+    return cf_error_set(err, CF_ENOTFOUND, "no job with key %llu", (unsigned long long)key);
+  if (r == CF_OK) *out = j;
+  return r;
+}
+
+/* ------------------------------------------------------------ lists */
+
+static int pg_task_list(struct cf_store *s, const struct cf_store_task_filter *f,
+                        struct cf_store_user_task **out, size_t *n, struct cf_error *err) {
+  struct cf_store_task_filter none = {0};
+  if (!f) f = &none;
+  struct params p = {0};
+  p_key(&p, f->after_key);
+  p_text(&p, f->assignee);
+  p_text(&p, f->group);
+  p_limit(&p, f->limit ? f->limit : 1000);
+  p_i64(&p, f->state);
+  return fetch_all(s, ST_TASK_LIST, &p, sizeof **out, read_task, rel_task, (void **)out, n, err,
+                   "listing user tasks");
+}
+
+static int pg_task_done(struct cf_store *s, const struct cf_store_user_task *t, struct cf_error *err) {
+  static const char what[] = "keeping a completed user task";
+  int scope, r = call_begin(s, &scope, err, what);
+  if (r) return r;
+  struct params p = {0};
+  p_key(&p, t->key);
+  p_key(&p, t->instance_key);
+  p_key(&p, t->element_instance_key);
+  p_text(&p, t->element_id ? t->element_id : "");
+  p_text(&p, t->assignee);
+  p_text(&p, t->candidate_groups);
+  p_text(&p, t->candidate_users);
+  p_text(&p, t->due_date);
+  p_text(&p, t->follow_up_date);
+  p_text(&p, t->form_key);
+  p_i64(&p, t->priority);
+  p_i64(&p, t->created_ms);
+  p_i64(&p, t->completed_ms);
+  p_text(&p, t->completed_by);
+  r = run_st(s, ST_TASK_DONE, &p, NULL, err, what);
+  return call_end(s, scope, r, err);
+}
+
+static int pg_incident_list(struct cf_store *s, uint64_t instance_key,
+                            struct cf_store_incident **out, size_t *n, struct cf_error *err) {
+  struct params p = {0};
+  if (instance_key) p_key(&p, instance_key);
+  return fetch_all(s, instance_key ? ST_INC_LIST : ST_INC_LIST_ALL, &p, sizeof **out,
+                   read_incident, rel_incident, (void **)out, n, err, "listing incidents");
+}
+
+static int pg_timers_due(struct cf_store *s, int64_t now_ms, size_t max, struct cf_store_timer **out,
+                         size_t *n, struct cf_error *err) {
+  struct params p = {0};
+  p_i64(&p, now_ms);
+  p_limit(&p, max ? max : 1000);
+  return fetch_all(s, ST_TIMERS_DUE, &p, sizeof **out, read_timer, rel_timer, (void **)out, n, err,
+                   "listing due timers");
+}
+
+static int pg_timer_start_set(struct cf_store *s, const struct cf_store_timer *t,
+                              struct cf_error *err) {
+  static const char what[] = "setting a start timer";
+  if (readonly(s)) return refuse_readonly(s, err, what);
+  if (!t->key) return cf_error_set(err, CF_EINVAL, "%s: the timer has no key", what);
+  int scope, r = call_begin(s, &scope, err, what);
+  if (r) return r;
+  if (t->due_ms < 0) {
+    r = run_key(s, ST_TIMER_START_DELETE, t->key, err, what);
+  } else {
+    struct params p = {0};
+    p_key(&p, t->key);
+    p_key(&p, t->definition_key);
+    p_text(&p, t->element_id ? t->element_id : "");
+    p_i64(&p, t->due_ms);
+    r = run_st(s, ST_TIMER_START_SET, &p, NULL, err, what);
+  }
+  return call_end(s, scope, r, err);
+}
+
+static int pg_subscriptions_find(struct cf_store *s, uint8_t kind, const char *name,
+                                 const char *correlation_key, struct cf_store_subscription **out,
+                                 size_t *n, struct cf_error *err) {
+  struct params p = {0};
+  p_i64(&p, kind);
+  p_text(&p, name ? name : "");
+  p_text(&p, correlation_key);
+  return fetch_all(s, ST_SUBS_FIND, &p, sizeof **out, read_sub, rel_sub, (void **)out, n, err,
+                   "finding subscriptions");
+}
+
+/* ------------------------------------------------------------ buffered messages */
+
+static int pg_message_insert(struct cf_store *s, const struct cf_store_message *m,
+                             struct cf_error *err) {
+  static const char what[] = "buffering a message";
+  if (!m->key || !m->name)
+    return cf_error_set(err, CF_EINVAL, "%s: a message needs a key and a name", what);
+  int scope, r = call_begin(s, &scope, err, what);
+  if (r) return r;
+  /* An expired message no longer holds its id. */
+  if (m->message_id) {
+    struct params p = {0};
+    p_text(&p, m->message_id);
+    p_i64(&p, m->published_ms);
+    if ((r = run_st(s, ST_MSG_CLEAR_ID, &p, NULL, err, what))) goto out;
+  }
+  struct params p = {0};
+  p_key(&p, m->key);
+  p_text(&p, m->name);
+  p_text(&p, m->correlation_key);
+  p_text(&p, m->message_id);
+  p_text(&p, m->variables);
+  p_i64(&p, m->published_ms);
+  p_i64(&p, m->expires_ms);
+  r = run_st(s, ST_MSG_INSERT, &p, NULL, err, what);
+  if (r == CF_ECONFLICT && m->message_id)
+    r = cf_error_set(err, CF_ECONFLICT, "%s: a message with id '%s' is already buffered", what,
+                     m->message_id);
+out:
+  return call_end(s, scope, r, err);
+}
+
+static int pg_message_find(struct cf_store *s, const char *name, const char *correlation_key,
+                           int64_t now_ms, struct cf_store_message **out, size_t *n,
+                           struct cf_error *err) {
+  struct params p = {0};
+  p_text(&p, name ? name : "");
+  p_text(&p, correlation_key);
+  p_i64(&p, now_ms);
+  return fetch_all(s, ST_MSG_FIND, &p, sizeof **out, read_message, rel_message, (void **)out, n,
+                   err, "finding buffered messages");
+}
+
+static int pg_message_by_id(struct cf_store *s, const char *message_id, int64_t now_ms,
+                            bool *exists, struct cf_error *err) {
+  struct params p = {0};
+  p_text(&p, message_id ? message_id : "");
+  p_i64(&p, now_ms);
+  int64_t v;
+  return fetch_int(s, ST_MSG_BY_ID, &p, &v, exists, err, "finding a message id");
+}
+
+static int pg_message_correlated(struct cf_store *s, uint64_t message_key, const char *process_id,
+                                 bool *already, bool mark, struct cf_error *err) {
+  static const char what[] = "checking a message correlation";
+  if (!process_id) return cf_error_set(err, CF_EINVAL, "%s: no process id", what);
+  struct params p = {0};
+  p_key(&p, message_key);
+  p_text(&p, process_id);
+  if (!mark) {
+    int64_t v;
+    bool found = false;
+    int r = fetch_int(s, ST_CORR_GET, &p, &v, &found, err, what);
+    if (r == CF_OK) *already = found;
+    return r;
+  }
+  /* One statement: checks and marks atomically (a concurrent mark waits on the key, then does nothing). */
+  int scope, r = call_begin(s, &scope, err, what);
+  if (r) return r;
+  size_t changed = 0;
+  r = run_st(s, ST_CORR_MARK, &p, &changed, err, what);
+  r = call_end(s, scope, r, err);
+  if (r == CF_OK) *already = changed == 0;
+  return r;
+}
+
+static int pg_messages_expire(struct cf_store *s, int64_t now_ms, size_t *removed,
+                              struct cf_error *err) {
+  static const char what[] = "expiring messages";
+  int scope, r = call_begin(s, &scope, err, what);
+  if (r) return r;
+  size_t gone = 0;
+  struct params p = {0};
+  p_i64(&p, now_ms);
+  if ((r = run_st(s, ST_MSG_EXPIRE_CORR, &p, NULL, err, what)) == CF_OK)
+    r = run_st(s, ST_MSG_EXPIRE, &p, &gone, err, what);
+  r = call_end(s, scope, r, err);
+  if (r == CF_OK && removed) *removed = gone;
+  return r;
+}
+
+/* ------------------------------------------------------------ history */
+
+/*
+ * History is stored packed, in the SQLite backend's format exactly (so a
+ * database moved from one to the other reads back alike): one row per run of
+ * events of one instance and actor in an append, the events a JSON array.
+ *
+ * NEEDSWORK: the kinds, pack_event and unpack are a copy of store_sqlite.c's;
+ * both lists are append-only and must stay equal. They belong in a
+ * backend-independent file of the store (one change to store_sqlite.c).
+ */
+static const char *const well_known_kinds[] = {
+    "ELEMENT_ACTIVATED", "ELEMENT_COMPLETED", "ELEMENT_TERMINATED", "SEQUENCE_FLOW_TAKEN",
+    "JOB_CREATED", "JOB_COMPLETED", "JOB_FAILED", "JOB_RETRIES_UPDATED", "JOB_ERROR_THROWN",
+    "JOB_CANCELED", "USER_TASK_CREATED", "USER_TASK_ASSIGNED", "USER_TASK_COMPLETED",
+    "USER_TASK_CANCELED", "INCIDENT_CREATED", "INCIDENT_RESOLVED", "VARIABLE_SET",
+    "INSTANCE_COMPLETED", "INSTANCE_TERMINATED", "TIMER_CREATED", "TIMER_TRIGGERED", "TIMER_CANCELED",
+    "SUBSCRIPTION_OPENED", "SUBSCRIPTION_CORRELATED", "SUBSCRIPTION_CLOSED", "SIGNAL_THROWN",
+    "CALL_STARTED", "CALL_CANCELED", "ERROR_TO_PARENT", "ESCALATION_TO_PARENT", "JOB_ACTIVATED",
+};
+#define NKINDS (sizeof well_known_kinds / sizeof well_known_kinds[0])
+
+/* One event of a pack: [kind, key, dt, element_id, detail, variables], trailing nulls (and dt 0) left out. */
+static void pack_event(struct cf_buf *b, const struct cf_store_event *e, int64_t row_at) {
+  const char *kind = e->kind ? e->kind : "";
+  size_t code = 0;
+  for (size_t k = 0; k < NKINDS && !code; k++)
+    if (!strcmp(kind, well_known_kinds[k])) code = k + 1;
+  if (code) cf_buf_printf(b, "[%zu", code);
+  else {
+    cf_buf_putc(b, '[');
+    cf_buf_json_string(b, kind, strlen(kind));
+  }
+  cf_buf_printf(b, ",%llu", (unsigned long long)e->key);
+  int64_t dt = e->at_ms - row_at;
+  const char *f[3] = {e->element_id, e->detail, e->variables};
+  int last = f[2] ? 5 : f[1] ? 4 : f[0] ? 3 : dt ? 2 : 1;
+  if (last >= 2) cf_buf_printf(b, ",%lld", (long long)dt);
+  for (int k = 0; k + 3 <= last; k++) {
+    cf_buf_putc(b, ',');
+    if (f[k]) cf_buf_json_string(b, f[k], strlen(f[k]));
+    else cf_buf_puts(b, "null");
+  }
+  cf_buf_putc(b, ']');
+}
+
+static bool same_actor(const char *a, const char *b) { return a == b || (a && b && !strcmp(a, b)); }
+
+static int pg_history_append(struct cf_store *s, const struct cf_store_event *events, size_t n,
+                             struct cf_error *err) {
+  static const char what[] = "appending history";
+  if (readonly(s)) return refuse_readonly(s, err, what);
+  if (n == 0) return CF_OK;
+  int scope, r = call_begin(s, &scope, err, what);
+  if (r) return r;
+  struct cf_buf b;
+  cf_buf_init(&b);
+  for (size_t i = 0; i < n && r == CF_OK;) {
+    size_t k = i;
+    cf_buf_reset(&b);
+    cf_buf_putc(&b, '[');
+    for (; k < n && events[k].instance_key == events[i].instance_key &&
+           same_actor(events[k].actor, events[i].actor);
+         k++) {
+      if (k > i) cf_buf_putc(&b, ',');
+      pack_event(&b, &events[k], events[i].at_ms);
+    }
+    cf_buf_putc(&b, ']');
+    if (b.oom) {
+      r = nomem(err, what);
+      break;
+    }
+    struct params p = {0};
+    p_key(&p, events[i].instance_key);
+    p_i64(&p, events[i].at_ms);
+    p_text(&p, events[i].actor);
+    p_text(&p, b.data);
+    r = run_st(s, ST_HIST_INSERT, &p, NULL, err, what);
+    i = k;
+  }
+  cf_buf_release(&b);
+  return call_end(s, scope, r, err);
+}
+
+static char *json_str_dup(struct json_object *a, size_t i, bool *ok) {
+  struct json_object *v = json_object_array_get_idx(a, i);
+  if (!v || json_object_is_type(v, json_type_null)) return NULL;
+  char *d = cf_strdup(json_object_get_string(v));
+  if (!d) *ok = false;
+  return d;
+}
+
+/* Unpacks one row's events onto the list. */
+static int unpack(const struct cf_store *s, uint64_t instance_key, int64_t at_ms, const char *actor,
+                  const char *text, size_t len, struct cf_store_event **out, size_t *n, size_t *cap,
+                  struct cf_error *err) {
+  struct cf_error jerr = {0};
+  struct json_object *arr = cf_json_parse(text, len, &jerr);
+  if (!arr || !json_object_is_type(arr, json_type_array)) {
+    json_object_put(arr);
+    return cf_error_set(err, CF_EIO, "the %s is corrupt: the history of instance %llu is damaged (%s)",
+                        s->name, (unsigned long long)instance_key,
+                        jerr.msg[0] ? jerr.msg : "not an array");
+  }
+  int r = CF_OK;
+  size_t m = json_object_array_length(arr);
+  for (size_t i = 0; i < m && r == CF_OK; i++) {
+    struct json_object *ev = json_object_array_get_idx(arr, i);
+    size_t items = json_object_is_type(ev, json_type_array) ? json_object_array_length(ev) : 0;
+    struct json_object *k0 = items ? json_object_array_get_idx(ev, 0) : NULL;
+    struct json_object *k1 = items > 1 ? json_object_array_get_idx(ev, 1) : NULL;
+    bool v1 = k1 && json_object_is_type(k1, json_type_string);
+    size_t code = k0 && json_object_is_type(k0, json_type_int) ? (size_t)json_object_get_int64(k0) : 0;
+    bool kind_ok = k0 && (json_object_is_type(k0, json_type_string) || (code >= 1 && code <= NKINDS));
+    if (!kind_ok || (v1 ? items != 5 && items != 6
+                        : items < 2 || items > 6 || !json_object_is_type(k1, json_type_int))) {
+      r = cf_error_set(err, CF_EIO,
+                       "the %s is corrupt: the history of instance %llu is damaged (an event of an"
+                       " unknown shape)",
+                       s->name, (unsigned long long)instance_key);
+      break;
+    }
+    if (!cf_grow((void **)out, cap, *n, sizeof **out)) {
+      r = cf_error_set(err, CF_ENOMEM, "out of memory");
+      break;
+    }
+    struct cf_store_event *e = &(*out)[*n];
+    memset(e, 0, sizeof *e);
+    bool ok = true;
+    e->instance_key = instance_key;
+    if (code) {
+      if (!(e->kind = cf_strdup(well_known_kinds[code - 1]))) ok = false;
+    } else {
+      e->kind = json_str_dup(ev, 0, &ok);
+    }
+    if (v1) {
+      e->key = strtoull(json_object_get_string(k1), NULL, 10);
+      e->element_id = json_str_dup(ev, 2, &ok);
+      e->detail = json_str_dup(ev, 3, &ok);
+      e->variables = json_str_dup(ev, 4, &ok);
+      e->at_ms = items == 6 ? json_object_get_int64(json_object_array_get_idx(ev, 5)) : at_ms;
+    } else {
+      e->key = (uint64_t)json_object_get_int64(k1);
+      e->at_ms = at_ms + (items > 2 ? json_object_get_int64(json_object_array_get_idx(ev, 2)) : 0);
+      if (items > 3) e->element_id = json_str_dup(ev, 3, &ok);
+      if (items > 4) e->detail = json_str_dup(ev, 4, &ok);
+      if (items > 5) e->variables = json_str_dup(ev, 5, &ok);
+    }
+    if (actor && !(e->actor = cf_strdup(actor))) ok = false;
+    if (!ok || !e->kind) {
+      cf_store_event_release(e);
+      r = cf_error_set(err, CF_ENOMEM, "out of memory");
+      break;
+    }
+    (*n)++;
+  }
+  json_object_put(arr);
+  return r;
+}
+
+static int pg_history_list(struct cf_store *s, uint64_t instance_key, struct cf_store_event **out,
+                           size_t *n, struct cf_error *err) {
+  static const char what[] = "reading history";
+  struct params p = {0};
+  p_key(&p, instance_key);
+  int r;
+  PGresult *res = exec_st(s, ST_HIST_LIST, &p, &r, err, what);
+  if (!res) return r;
+  struct cf_store_event *evs = NULL;
+  size_t count = 0, cap = 0;
+  int rows = PQntuples(res);
+  for (int i = 0; i < rows && r == CF_OK; i++) {
+    const char *text = col_null(res, i, 2) ? "[]" : PQgetvalue(res, i, 2);
+    size_t len = col_null(res, i, 2) ? 2 : (size_t)PQgetlength(res, i, 2);
+    r = unpack(s, instance_key, col_i64(res, i, 0), col_null(res, i, 1) ? NULL : PQgetvalue(res, i, 1),
+               text, len, &evs, &count, &cap, err);
+  }
+  PQclear(res);
+  if (r) {
+    for (size_t i = 0; i < count; i++) cf_store_event_release(&evs[i]);
+    cf_free(evs);
+    return r;
+  }
+  *out = evs;
+  *n = count;
+  return CF_OK;
+}
+
+/* ------------------------------------------------------------ pruning */
+
+/* Removes up to batch ended instances, oldest end first, with their history and side rows, in one transaction (or the caller's). */
+static int pg_prune(struct cf_store *s, int64_t before_ms, size_t batch, size_t *removed,
+                    struct cf_error *err) {
+  static const char what[] = "pruning";
+  if (batch == 0) batch = 1000;
+  int scope, r = call_begin(s, &scope, err, what);
+  if (r) return r;
+  struct cf_buf b;
+  cf_buf_init(&b);
+  size_t cnt = 0;
+  struct params p = {0};
+  p_i64(&p, before_ms);
+  p_limit(&p, batch);
+  PGresult *res = exec_st(s, ST_PRUNE_PICK, &p, &r, err, what);
+  if (res) {
+    cnt = (size_t)PQntuples(res);
+    cf_buf_putc(&b, '{');
+    for (size_t i = 0; i < cnt; i++)
+      cf_buf_printf(&b, "%s%s", i ? "," : "", PQgetvalue(res, (int)i, 0));
+    cf_buf_putc(&b, '}');
+    PQclear(res);
+    if (b.oom) r = nomem(err, what);
+  }
+  static const enum stmt_id deletes[] = {ST_PRUNE_HIST, ST_PRUNE_JOBS, ST_PRUNE_TASKS,
+                                         ST_PRUNE_TIMERS, ST_PRUNE_SUBS, ST_PRUNE_INCS,
+                                         ST_PRUNE_INST};
+  for (size_t d = 0; cnt > 0 && r == CF_OK && d < sizeof deletes / sizeof deletes[0]; d++) {
+    struct params q = {0};
+    p_text(&q, b.data);
+    r = run_st(s, deletes[d], &q, NULL, err, what);
+  }
+  cf_buf_release(&b);
+  r = call_end(s, scope, r, err);
+  if (r == CF_OK && removed) *removed = cnt;
+  return r;
+}
+
+/* ------------------------------------------------------------ not yet supported */
+
+/*
+ * NEEDSWORK (issue 9, next phases): the API's searches and single rows, the
+ * principals, the CRM layer's records, triggers and timers, history erasure
+ * and the UI's aggregates. Each refuses with CF_EUNSUPPORTED until then, so
+ * the table is whole and a caller gets a message, not a crash.
+ */
+static int unsupported(struct cf_error *err, const char *op) {
+  return cf_error_set(err, CF_EUNSUPPORTED, "%s: not supported by the PostgreSQL backend yet", op);
+}
+
+static int pg_search(struct cf_store *s, const struct cf_store_query *q, struct cf_store_result *out,
+                     struct cf_error *err) { return unsupported(err, "searching"); }
+static int pg_task_get(struct cf_store *s, uint64_t key, struct cf_store_user_task *out,
+                       struct cf_error *err) { return unsupported(err, "getting a user task"); }
+static int pg_incident_get(struct cf_store *s, uint64_t key, struct cf_store_incident *out,
+                           struct cf_error *err) { return unsupported(err, "getting an incident"); }
+static int pg_history_erase(struct cf_store *s, uint64_t instance_key, const char *values,
+                            const char *marker, size_t *replaced, struct cf_error *err) {
+  return unsupported(err, "erasing personal data from history");
+}
+static int pg_token_insert(struct cf_store *s, const struct cf_store_token *t, struct cf_error *err) {
+  return unsupported(err, "storing a token");
+}
+static int pg_token_by_hash(struct cf_store *s, const char *hash, struct cf_store_token *out,
+                            struct cf_error *err) { return unsupported(err, "finding a token"); }
+static int pg_token_list(struct cf_store *s, struct cf_store_token **out, size_t *n,
+                         struct cf_error *err) { return unsupported(err, "listing tokens"); }
+static int pg_token_delete(struct cf_store *s, const char *name, struct cf_error *err) {
+  return unsupported(err, "deleting a token");
+}
+static int pg_user_put(struct cf_store *s, const struct cf_store_user *u, bool create,
+                       struct cf_error *err) { return unsupported(err, "storing a user"); }
+static int pg_user_get(struct cf_store *s, const char *name, struct cf_store_user *out,
+                       struct cf_error *err) { return unsupported(err, "getting a user"); }
+static int pg_user_list(struct cf_store *s, struct cf_store_user **out, size_t *n,
+                        struct cf_error *err) { return unsupported(err, "listing users"); }
+static int pg_user_delete(struct cf_store *s, const char *name, struct cf_error *err) {
+  return unsupported(err, "deleting a user");
+}
+static int pg_group_put(struct cf_store *s, const struct cf_store_group *g, bool create,
+                        struct cf_error *err) { return unsupported(err, "storing a group"); }
+static int pg_group_get(struct cf_store *s, const char *name, struct cf_store_group *out,
+                        struct cf_error *err) { return unsupported(err, "getting a group"); }
+static int pg_group_list(struct cf_store *s, struct cf_store_group **out, size_t *n,
+                         struct cf_error *err) { return unsupported(err, "listing groups"); }
+static int pg_group_delete(struct cf_store *s, const char *name, struct cf_error *err) {
+  return unsupported(err, "deleting a group");
+}
+static int pg_record_insert(struct cf_store *s, const struct cf_store_record *r,
+                            struct cf_error *err) { return unsupported(err, "storing a record"); }
+static int pg_record_update(struct cf_store *s, const struct cf_store_record *r,
+                            int64_t expected_version, struct cf_error *err) {
+  return unsupported(err, "updating a record");
+}
+static int pg_record_get(struct cf_store *s, const char *type, uint64_t key,
+                         struct cf_store_record *out, struct cf_error *err) {
+  return unsupported(err, "getting a record");
+}
+static int pg_record_delete(struct cf_store *s, const char *type, uint64_t key,
+                            struct cf_error *err) { return unsupported(err, "deleting a record"); }
+static int pg_record_unique(struct cf_store *s, const char *type, const char *field,
+                            const char *value, uint64_t record_key, struct cf_error *err) {
+  return unsupported(err, "claiming a unique record field");
+}
+static int pg_record_change_append(struct cf_store *s, const struct cf_store_record_change *c,
+                                   struct cf_error *err) {
+  return unsupported(err, "storing a record change");
+}
+static int pg_record_history(struct cf_store *s, uint64_t record_key,
+                             struct cf_store_record_change **out, size_t *n, struct cf_error *err) {
+  return unsupported(err, "reading a record's history");
+}
+static int pg_record_history_erase(struct cf_store *s, uint64_t record_key, const char *fields,
+                                   const char *marker, struct cf_error *err) {
+  return unsupported(err, "erasing fields from a record's history");
+}
+static int pg_record_type_put(struct cf_store *s, const struct cf_store_record_type *t,
+                              struct cf_error *err) { return unsupported(err, "storing a record type"); }
+static int pg_record_type_list(struct cf_store *s, struct cf_store_record_type **out, size_t *n,
+                               struct cf_error *err) { return unsupported(err, "listing record types"); }
+static int pg_trigger_insert(struct cf_store *s, const struct cf_store_trigger *t,
+                             struct cf_error *err) { return unsupported(err, "storing a trigger"); }
+static int pg_trigger_list(struct cf_store *s, struct cf_store_trigger **out, size_t *n,
+                           struct cf_error *err) { return unsupported(err, "listing triggers"); }
+static int pg_trigger_delete(struct cf_store *s, uint64_t key, struct cf_error *err) {
+  return unsupported(err, "deleting a trigger");
+}
+static int pg_enrollment_insert(struct cf_store *s, uint64_t trigger_key, uint64_t record_key,
+                                uint64_t instance_key, int64_t at_ms, struct cf_error *err) {
+  return unsupported(err, "storing a trigger enrollment");
+}
+static int pg_enrollment_find(struct cf_store *s, uint64_t trigger_key, uint64_t record_key,
+                              size_t *count, bool *active, struct cf_error *err) {
+  return unsupported(err, "finding a trigger enrollment");
+}
+static int pg_crm_timer_set(struct cf_store *s, const struct cf_store_crm_timer *t,
+                            struct cf_error *err) { return unsupported(err, "setting a CRM timer"); }
+static int pg_crm_timers_due(struct cf_store *s, int64_t now_ms, size_t max,
+                             struct cf_store_crm_timer **out, size_t *n, struct cf_error *err) {
+  return unsupported(err, "listing due CRM timers");
+}
+static int pg_crm_timer_next(struct cf_store *s, int64_t *due_ms, struct cf_error *err) {
+  return unsupported(err, "finding the next CRM timer");
+}
+static int pg_crm_state_get(struct cf_store *s, const char *name, char **value,
+                            struct cf_error *err) { return unsupported(err, "reading CRM state"); }
+static int pg_crm_state_put(struct cf_store *s, const char *name, const char *value,
+                            struct cf_error *err) { return unsupported(err, "storing CRM state"); }
+static int pg_element_statistics(struct cf_store *s, uint64_t definition_key, struct cf_buf *out,
+                                 struct cf_error *err) {
+  return unsupported(err, "element statistics");
+}
+static int pg_dashboard(struct cf_store *s, int64_t since_ms, int64_t now_ms, struct cf_buf *out,
+                        struct cf_error *err) { return unsupported(err, "the dashboard's figures"); }
+
+/* ------------------------------------------------------------ the table */
+
+const struct cf_store_ops cf_store_pg = {
+    .name = "postgres",
+    .open = pg_open,
+    .close = pg_close,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .op_begin = pg_op_begin,
+    .others_wrote = pg_others_wrote,
+    .op_end = pg_op_end,
+    .reserve_keys = pg_reserve_keys,
+    .definition_find_checksum = pg_definition_find_checksum,
+    .definition_insert = pg_definition_insert,
+    .definition_get = pg_definition_get,
+    .definition_by_key = pg_definition_by_key,
+    .definition_list = pg_definition_list,
+    .instance_insert = pg_instance_insert,
+    .instance_update = pg_instance_update,
+    .instance_get = pg_instance_get,
+    .instance_version = pg_instance_version,
+    .instance_list = pg_instance_list,
+    .instance_of = pg_instance_of,
+    .jobs_activate = pg_jobs_activate,
+    .job_get = pg_job_get,
+    .task_list = pg_task_list,
+    .task_done = pg_task_done,
+    .incident_list = pg_incident_list,
+    .timers_due = pg_timers_due,
+    .timer_start_set = pg_timer_start_set,
+    .subscriptions_find = pg_subscriptions_find,
+    .message_insert = pg_message_insert,
+    .message_find = pg_message_find,
+    .message_by_id = pg_message_by_id,
+    .message_correlated = pg_message_correlated,
+    .messages_expire = pg_messages_expire,
+    .history_append = pg_history_append,
+    .history_list = pg_history_list,
+    .history_erase = pg_history_erase,
+    .search = pg_search,
+    .task_get = pg_task_get,
+    .incident_get = pg_incident_get,
+    .token_insert = pg_token_insert,
+    .token_by_hash = pg_token_by_hash,
+    .token_list = pg_token_list,
+    .token_delete = pg_token_delete,
+    .user_put = pg_user_put,
+    .user_get = pg_user_get,
+    .user_list = pg_user_list,
+    .user_delete = pg_user_delete,
+    .group_put = pg_group_put,
+    .group_get = pg_group_get,
+    .group_list = pg_group_list,
+    .group_delete = pg_group_delete,
+    .record_insert = pg_record_insert,
+    .record_update = pg_record_update,
+    .record_get = pg_record_get,
+    .record_delete = pg_record_delete,
+    .record_unique = pg_record_unique,
+    .record_change_append = pg_record_change_append,
+    .record_history = pg_record_history,
+    .record_history_erase = pg_record_history_erase,
+    .record_type_put = pg_record_type_put,
+    .record_type_list = pg_record_type_list,
+    .trigger_insert = pg_trigger_insert,
+    .trigger_list = pg_trigger_list,
+    .trigger_delete = pg_trigger_delete,
+    .enrollment_insert = pg_enrollment_insert,
+    .enrollment_find = pg_enrollment_find,
+    .crm_timer_set = pg_crm_timer_set,
+    .crm_timers_due = pg_crm_timers_due,
+    .crm_timer_next = pg_crm_timer_next,
+    .crm_state_get = pg_crm_state_get,
+    .crm_state_put = pg_crm_state_put,
+    .element_statistics = pg_element_statistics,
+    .dashboard = pg_dashboard,
+    .prune = pg_prune,
+};
