@@ -64,6 +64,7 @@ static const char usage[] =
     "  --smtp-from ADDRESS   the sender of its mails (default crmflow@localhost)\n"
     "  --allow-hosts H1,H2   the hosts the built-in http.request worker may call (loopback only when\n"
     "                        listed; none by default)\n"
+    "  --no-workers          do not run the built-in job workers here (run `crmflow worker` instead)\n"
     "  --ui DIR              the web UI's built files (default: web/dist of the source tree this\n"
     "                        binary was built from, when it exists; --ui '' serves none)\n"
     "  --max-queue N         commands waiting for the writer at most (default 65536); past it a\n"
@@ -156,6 +157,7 @@ int cf_cli_serve(int argc, char **argv) {
       {"--smtp-from", true, NULL},
       {"--allow-hosts", true, NULL},
       {"--ui", true, NULL},
+      {"--no-workers", false, NULL},
   };
   struct cf_cli_args a = {.cmd = "serve", .usage = usage};
   int rc = cf_cli_args_parse(&a, argc, argv, opts, sizeof opts / sizeof opts[0], 0, 0);
@@ -268,7 +270,7 @@ int cf_cli_serve(int argc, char **argv) {
   struct cf_crm_workers_opts wko = {.writer = w, .crm = crm, .smtp_url = opts[6].value, .smtp_from = opts[7].value,
                                     .allow_hosts = opts[8].value};
   struct cf_crm_workers *workers = NULL;
-  if (cf_crm_workers_start(&wko, &workers, &err) != CF_OK)
+  if (!opts[10].value && cf_crm_workers_start(&wko, &workers, &err) != CF_OK)
     cf_cli_errorf("serve: the built-in job workers do not run: %s", err.msg);
   __atomic_store_n(&notify_workers, workers, __ATOMIC_RELEASE);
   if (ui) fprintf(stderr, "crmflow: the web UI (%s) at http://%s/\n", ui, listen);
