@@ -16,6 +16,16 @@
  * rate of durable SQLite commits of one small row each. The JSON line gives
  * both, and the throughput at each tenth of the run (to see that it stays
  * flat as the database grows). On a terminal, progress goes to stderr.
+ *
+ * --db postgres://... runs the same rounds on that PostgreSQL database
+ * ("store": "postgres", "durability": "server": the server's
+ * synchronous_commit). There the raw rate ("raw_commit_probe" says which) is
+ * the server's rate of single-row INSERT commits from one connection, into a
+ * probe table of the same database created and dropped for it
+ * (cf_store_pg_commit_rate), measured after the store's migrations and
+ * before the run; db_bytes is null (the server's files are not the bench's
+ * to read). The database may hold crmflow data already: the model is
+ * deployed (again) and the bench's instances are started beside the rest.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -74,7 +84,11 @@ static long file_size(const char *path) {
 int cf__cli_bench_sqlite(const char *model_path, const char *process_id, long instances, long inflight,
                          const struct cf_feel_value *vars, const char *db_arg) {
   char dir[256] = "", db[512], probe[600];
-  if (db_arg) {
+  bool pg = db_arg && (!strncmp(db_arg, "postgres://", 11) || !strncmp(db_arg, "postgresql://", 13));
+  if (pg) {
+    snprintf(db, sizeof db, "%s", db_arg);
+    probe[0] = '\0';
+  } else if (db_arg) {
     snprintf(db, sizeof db, "%s", db_arg);
     if (access(db, F_OK) == 0) {
       fprintf(stderr, "crmflow bench: %s exists; the bench wants a new database (remove it, or name another)\n", db);
@@ -111,21 +125,27 @@ int cf__cli_bench_sqlite(const char *model_path, const char *process_id, long in
     fprintf(stderr, "crmflow bench: cannot read %s: %s\n", model_path, why);
     goto out;
   }
-  /* The disk's limit first, while nothing else writes. */
-  if (cf_store_sqlite_commit_rate(probe, 2.0, &raw, &err)) {
+  /* The disk's limit first, while nothing else writes (PostgreSQL: once the store has migrated). */
+  if (!pg && cf_store_sqlite_commit_rate(probe, 2.0, &raw, &err)) {
     fprintf(stderr, "crmflow bench: measuring the disk's commit rate: %s\n", err.msg);
     goto out;
   }
-  unlink(probe);
-  char side[700];
-  snprintf(side, sizeof side, "%s-wal", probe);
-  unlink(side);
-  snprintf(side, sizeof side, "%s-shm", probe);
-  unlink(side);
+  if (!pg) {
+    unlink(probe);
+    char side[700];
+    snprintf(side, sizeof side, "%s-wal", probe);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", probe);
+    unlink(side);
+  }
 
   struct cf_runtime_opts o = {.db = db, .actor = "bench", .cache_instances = (size_t)inflight * 2};
   if (cf_runtime_open(&o, &rt, &err)) {
     fprintf(stderr, "crmflow bench: %s\n", err.msg);
+    goto out;
+  }
+  if (pg && cf_store_pg_commit_rate(db, 2.0, &raw, &err)) {
+    fprintf(stderr, "crmflow bench: measuring the server's commit rate: %s\n", err.msg);
     goto out;
   }
   struct cf_bpmn_problems probs;
@@ -265,24 +285,30 @@ int cf__cli_bench_sqlite(const char *model_path, const char *process_id, long in
   cf_buf_puts(&line, ", \"process\": ");
   cf_buf_json_string(&line, pid, strlen(pid));
   cf_buf_printf(&line,
-                ", \"store\": \"sqlite\", \"durability\": \"full\", \"instances\": %ld, \"seconds\": %.3f, "
+                ", \"store\": \"%s\", \"durability\": \"%s\", \"instances\": %ld, \"seconds\": %.3f, "
                 "\"instances_per_second\": %.1f, \"peak_rss_kb\": %ld, \"completed\": %ld, \"stuck\": %ld, "
                 "\"inflight\": %ld, \"jobs\": %llu, \"user_tasks\": %llu, \"operations\": %llu, \"commits\": %llu, "
                 "\"operations_per_commit\": %.1f, \"commits_per_second\": %.1f, "
                 "\"raw_durable_commits_per_second\": %.1f, \"commit_rate_fraction\": %.3f, "
-                "\"instances_per_raw_commit\": %.2f, \"instances_per_second_by_tenth\": [",
-                instances, seconds, ips, ru.ru_maxrss, done, stuck, inflight,
+                "\"instances_per_raw_commit\": %.2f, \"raw_commit_probe\": \"%s\","
+                " \"instances_per_second_by_tenth\": [",
+                pg ? "postgres" : "sqlite", pg ? "server" : "full", instances, seconds, ips, ru.ru_maxrss, done, stuck, inflight,
                 (unsigned long long)(s.jobs_completed - s0.jobs_completed),
                 (unsigned long long)(s.user_tasks_completed - s0.user_tasks_completed), (unsigned long long)opsn,
                 (unsigned long long)commits, commits ? (double)opsn / (double)commits : 0.0,
                 seconds > 0 ? (double)commits / seconds : 0.0, raw,
-                raw > 0 && seconds > 0 ? (double)commits / seconds / raw : 0.0, raw > 0 ? ips / raw : 0.0);
+                raw > 0 && seconds > 0 ? (double)commits / seconds / raw : 0.0, raw > 0 ? ips / raw : 0.0,
+                pg ? "postgres: single-row INSERT commits from one connection, probe table of the same database"
+                   : "sqlite: single-row commits, WAL, synchronous=FULL, beside the database");
   for (int i = 0; i < ntenths; i++) cf_buf_printf(&line, "%s%.1f", i ? ", " : "", tenth_rate[i]);
   /* The file's size once closed (the last connection checkpoints the WAL into it). */
   cf_runtime_close(rt);
   rt = NULL;
-  cf_buf_printf(&line, "], \"db_bytes\": %ld, \"db_bytes_per_instance\": %.0f}\n", file_size(db) + file_size(wal),
-                done ? (double)(file_size(db) + file_size(wal)) / (double)done : 0.0);
+  if (pg)
+    cf_buf_puts(&line, "], \"db_bytes\": null, \"db_bytes_per_instance\": null}\n");
+  else
+    cf_buf_printf(&line, "], \"db_bytes\": %ld, \"db_bytes_per_instance\": %.0f}\n", file_size(db) + file_size(wal),
+                  done ? (double)(file_size(db) + file_size(wal)) / (double)done : 0.0);
   fputs(line.data ? line.data : "{}\n", stdout);
   fflush(stdout);
   status = stuck ? 1 : 0;

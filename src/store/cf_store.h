@@ -625,6 +625,17 @@ struct cf_store_ops {
 int cf_store_sqlite_commit_rate(const char *path, double budget_seconds, double *per_second,
                                 struct cf_error *err);
 
+/*
+ * The rate of commits of the PostgreSQL database at url (a postgres:// URL),
+ * measured for about budget_seconds from one connection: single-row INSERTs
+ * of 200 bytes, each its own transaction, at the server's durability
+ * (synchronous_commit), into a table crmflow_commit_probe it creates in the
+ * URL's schema and drops after. What a benchmark on PostgreSQL reports
+ * beside its own figure, as it reports cf_store_sqlite_commit_rate on SQLite.
+ */
+int cf_store_pg_commit_rate(const char *url, double budget_seconds, double *per_second,
+                            struct cf_error *err);
+
 /* The backends built in. */
 extern const struct cf_store_ops cf_store_sqlite;
 

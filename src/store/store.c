@@ -6,7 +6,7 @@
 
 #include "base/cf_alloc.h"
 #include "store/cf_store.h"
-#include "store/store_pg_int.h"
+#include "store/store_int.h"
 
 int cf_store_open(const char *location, unsigned flags, const struct cf_store_ops **ops,
                   struct cf_store **out, struct cf_error *err) {

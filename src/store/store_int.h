@@ -15,4 +15,8 @@
  */
 int cf__store_sqlite_exec(struct cf_store *s, const char *sql, struct cf_error *err);
 
+/* The PostgreSQL backend (store_pg.c, name "postgres"): cf_store_open hands it out for postgres://
+ * and postgresql:// URLs. Its private parts are in store_pg_int.h (libpq). */
+extern const struct cf_store_ops cf_store_pg;
+
 #endif

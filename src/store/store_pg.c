@@ -33,9 +33,11 @@
  *   SQLite's rowids), in schema_version; each runs in one transaction under an
  *   advisory lock, so two nodes starting at once migrate once.
  *
- * Phase 1 of issue 9: the operations the runtime needs to run instances.
- * The API's searches, principals, CRM records and the UI's aggregates are
- * stubs that say CF_EUNSUPPORTED (see the end of the file).
+ * This file holds the handle and the runtime's operations; the principals
+ * (store_pg_auth.c), the CRM layer's rows (store_pg_crm.c), and the searches
+ * and the UI's aggregates (store_pg_search.c) reach it through
+ * store_pg_int.h. Statements of this file are a fixed list prepared by name;
+ * theirs come as SQL text through one cache per handle (cf__store_pg_query).
  */
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -48,6 +50,7 @@
 #include "base/cf_buf.h"
 #include "base/cf_json.h"
 #include "store/cf_store.h"
+#include "store/store_pack.h"
 #include "store/store_pg_int.h"
 
 /* ------------------------------------------------------------ the schema */
@@ -351,6 +354,12 @@ struct cf_store {
   bool op_open;              /* between op_begin and op_end */
   bool prepared[ST__COUNT];
   bool list_prepared[LIST_VARIANTS];
+  /* Statements from SQL text (cf__store_pg_query): prepared as "cf_t<index>". */
+  struct text_stmt {
+    uint64_t hash;
+    char *sql;
+  } texts[CF__PG_CACHE_SIZE];
+  size_t ntexts;
 };
 
 /* ------------------------------------------------------------ errors */
@@ -393,6 +402,9 @@ static int pg_fail(struct cf_store *s, const PGresult *res, struct cf_error *err
                         "%s: the disk of the %s is full (%s; free space, then retry); nothing of"
                         " it was stored",
                         what, s->name, msg);
+  /* A value the database cannot read as its type (JSON text it refuses, ...): the caller's. */
+  if (!strncmp(state, "22", 2))
+    return cf_error_set(err, CF_EINVAL, "%s: %s", what, msg);
   if (!strcmp(state, "25006"))
     return cf_error_set(err, CF_EINVAL, "%s: %s was opened read-only (%s)", what, s->name, msg);
   if (!strcmp(state, "25P02"))
@@ -404,38 +416,11 @@ static int pg_fail(struct cf_store *s, const PGresult *res, struct cf_error *err
 
 /* ------------------------------------------------------------ parameters */
 
-#define MAX_PARAMS 16
-
-/* The parameters of one statement: text, except BYTEA ones in binary with their length. */
-struct params {
-  int n;
-  const char *v[MAX_PARAMS];
-  int len[MAX_PARAMS];
-  int fmt[MAX_PARAMS];
-  char num[MAX_PARAMS][24];
-};
-
-static void p_i64(struct params *p, int64_t v) {
-  snprintf(p->num[p->n], sizeof p->num[0], "%lld", (long long)v);
-  p->v[p->n] = p->num[p->n];
-  p->len[p->n] = 0;
-  p->fmt[p->n++] = 0;
+static void p_limit(struct cf__pg_params *p, size_t v) {
+  cf__pg_i64(p, v > (size_t)INT64_MAX ? INT64_MAX : (int64_t)v);
 }
 
-/* Keys are unsigned 64-bit in C and BIGINT in the database: stored as the same bits. */
-static void p_key(struct params *p, uint64_t v) { p_i64(p, (int64_t)v); }
-
-static void p_limit(struct params *p, size_t v) {
-  p_i64(p, v > (size_t)INT64_MAX ? INT64_MAX : (int64_t)v);
-}
-
-static void p_text(struct params *p, const char *t) {
-  p->v[p->n] = t;
-  p->len[p->n] = 0;
-  p->fmt[p->n++] = 0;
-}
-
-static void p_blob(struct params *p, const char *b, size_t len) {
+static void p_blob(struct cf__pg_params *p, const char *b, size_t len) {
   p->v[p->n] = b ? (len ? b : "") : NULL;
   p->len[p->n] = (int)len;
   p->fmt[p->n++] = 1;
@@ -454,7 +439,7 @@ static bool ok_result(const PGresult *res) {
  * PQclears it), or NULL with *r the error.
  */
 static PGresult *exec_named(struct cf_store *s, const char *name, const char *sql, bool *prepared,
-                            const struct params *p, int *r, struct cf_error *err, const char *what) {
+                            const struct cf__pg_params *p, int *r, struct cf_error *err, const char *what) {
   if (!*prepared) {
     PGresult *pr = PQprepare(s->conn, name, sql, 0, NULL);
     if (!ok_result(pr)) {
@@ -476,13 +461,13 @@ static PGresult *exec_named(struct cf_store *s, const char *name, const char *sq
   return res;
 }
 
-static PGresult *exec_st(struct cf_store *s, enum stmt_id id, const struct params *p, int *r,
+static PGresult *exec_st(struct cf_store *s, enum stmt_id id, const struct cf__pg_params *p, int *r,
                          struct cf_error *err, const char *what) {
   return exec_named(s, stmt_name[id], stmt_sql[id], &s->prepared[id], p, r, err, what);
 }
 
 /* Runs a statement whose rows do not matter; *changed (may be NULL) gets how many rows it changed. */
-static int run_st(struct cf_store *s, enum stmt_id id, const struct params *p, size_t *changed,
+static int run_st(struct cf_store *s, enum stmt_id id, const struct cf__pg_params *p, size_t *changed,
                   struct cf_error *err, const char *what) {
   int r;
   PGresult *res = exec_st(s, id, p, &r, err, what);
@@ -504,6 +489,77 @@ int cf__store_pg_exec(struct cf_store *s, const char *sql, struct cf_error *err)
   return exec_sql(s, sql, err, "exec");
 }
 
+/* ------------------------------------------------------------ statements from SQL text */
+
+static uint64_t fnv1a(const char *t) {
+  uint64_t h = 1469598103934665603ull;
+  for (; *t; t++) {
+    h ^= (unsigned char)*t;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+PGresult *cf__store_pg_query(struct cf_store *s, const char *sql, int n, const char *const *values,
+                             int *r, struct cf_error *err, const char *what) {
+  uint64_t h = fnv1a(sql);
+  size_t i = 0;
+  while (i < s->ntexts && !(s->texts[i].hash == h && !strcmp(s->texts[i].sql, sql))) i++;
+  char name[32];
+  if (i == s->ntexts && s->ntexts < CF__PG_CACHE_SIZE) {
+    char *copy = cf_strdup(sql);
+    if (!copy) {
+      *r = nomem(err, what);
+      return NULL;
+    }
+    snprintf(name, sizeof name, "cf_t%zu", i);
+    PGresult *pr = PQprepare(s->conn, name, sql, 0, NULL);
+    if (!ok_result(pr)) {
+      *r = pg_fail(s, pr, err, what);
+      PQclear(pr);
+      cf_free(copy);
+      return NULL;
+    }
+    PQclear(pr);
+    s->texts[s->ntexts++] = (struct text_stmt){.hash = h, .sql = copy};
+  }
+  PGresult *res;
+  if (i < s->ntexts) {
+    snprintf(name, sizeof name, "cf_t%zu", i);
+    res = PQexecPrepared(s->conn, name, n, values, NULL, NULL, 0);
+  } else {
+    res = PQexecParams(s->conn, sql, n, NULL, values, NULL, NULL, 0);
+  }
+  if (!ok_result(res)) {
+    *r = pg_fail(s, res, err, what);
+    PQclear(res);
+    return NULL;
+  }
+  *r = CF_OK;
+  return res;
+}
+
+int cf__store_pg_write(struct cf_store *s, const char *sql, const struct cf__pg_params *p,
+                       size_t *changed, struct cf_error *err, const char *what) {
+  int r;
+  PGresult *res = cf__store_pg_run(s, sql, p, &r, err, what);
+  if (!res) return r;
+  if (changed) *changed = (size_t)strtoull(PQcmdTuples(res), NULL, 10);
+  PQclear(res);
+  return CF_OK;
+}
+
+int cf__store_pg_int(struct cf_store *s, const char *sql, const struct cf__pg_params *p, int64_t *v,
+                     bool *found, struct cf_error *err, const char *what) {
+  int r;
+  PGresult *res = cf__store_pg_run(s, sql, p, &r, err, what);
+  if (!res) return r;
+  *found = PQntuples(res) > 0 && !PQgetisnull(res, 0, 0);
+  *v = *found ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+  PQclear(res);
+  return CF_OK;
+}
+
 /* ------------------------------------------------------------ columns */
 
 static bool col_null(const PGresult *res, int row, int c) { return PQgetisnull(res, row, c); }
@@ -521,6 +577,9 @@ static char *col_str(const PGresult *res, int row, int c, bool *ok) {
   if (!d) *ok = false;
   return d;
 }
+
+int64_t cf__pg_col_i64(const PGresult *res, int row, int c) { return col_i64(res, row, c); }
+char *cf__pg_col_str(const PGresult *res, int row, int c, bool *ok) { return col_str(res, row, c, ok); }
 
 static int hexval(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -568,9 +627,8 @@ static char *col_blob(const PGresult *res, int row, int c, size_t *len, bool *ok
 
 /* ------------------------------------------------------------ row readers */
 
-typedef bool (*row_reader)(const PGresult *, int, void *);
 
-static bool read_definition(const PGresult *res, int row, void *out) {
+bool cf__store_pg_read_definition(const PGresult *res, int row, void *out) {
   struct cf_store_definition *d = out;
   bool ok = true;
   memset(d, 0, sizeof *d);
@@ -587,7 +645,7 @@ static bool read_definition(const PGresult *res, int row, void *out) {
   return ok;
 }
 
-static bool read_instance(const PGresult *res, int row, void *out) {
+bool cf__store_pg_read_instance(const PGresult *res, int row, void *out) {
   struct cf_store_instance *i = out;
   bool ok = true;
   memset(i, 0, sizeof *i);
@@ -608,7 +666,7 @@ static bool read_instance(const PGresult *res, int row, void *out) {
   return ok;
 }
 
-static bool read_job(const PGresult *res, int row, void *out) {
+bool cf__store_pg_read_job(const PGresult *res, int row, void *out) {
   struct cf_store_job *j = out;
   bool ok = true;
   memset(j, 0, sizeof *j);
@@ -628,7 +686,7 @@ static bool read_job(const PGresult *res, int row, void *out) {
   return ok;
 }
 
-static bool read_task(const PGresult *res, int row, void *out) {
+bool cf__store_pg_read_task(const PGresult *res, int row, void *out) {
   struct cf_store_user_task *t = out;
   bool ok = true;
   memset(t, 0, sizeof *t);
@@ -678,7 +736,7 @@ static bool read_sub(const PGresult *res, int row, void *out) {
   return ok;
 }
 
-static bool read_incident(const PGresult *res, int row, void *out) {
+bool cf__store_pg_read_incident(const PGresult *res, int row, void *out) {
   struct cf_store_incident *c = out;
   bool ok = true;
   memset(c, 0, sizeof *c);
@@ -719,7 +777,7 @@ static void rel_incident(void *r) { cf_store_incident_release(r); }
 static void rel_message(void *r) { cf_store_message_release(r); }
 
 /* Reads every row of res into a new array (NULL for none); clears res. Nothing handed out on failure. */
-static int collect(PGresult *res, size_t sz, row_reader rd, void (*rel)(void *), void **out, size_t *n,
+int cf__store_pg_collect(PGresult *res, size_t sz, cf__pg_reader rd, void (*rel)(void *), void **out, size_t *n,
                    struct cf_error *err, const char *what) {
   int rows = PQntuples(res), r = CF_OK;
   char *items = NULL;
@@ -743,17 +801,17 @@ static int collect(PGresult *res, size_t sz, row_reader rd, void (*rel)(void *),
   return CF_OK;
 }
 
-static int fetch_all(struct cf_store *s, enum stmt_id id, const struct params *p, size_t sz,
-                     row_reader rd, void (*rel)(void *), void **out, size_t *n,
+static int fetch_all(struct cf_store *s, enum stmt_id id, const struct cf__pg_params *p, size_t sz,
+                     cf__pg_reader rd, void (*rel)(void *), void **out, size_t *n,
                      struct cf_error *err, const char *what) {
   int r;
   PGresult *res = exec_st(s, id, p, &r, err, what);
   if (!res) return r;
-  return collect(res, sz, rd, rel, out, n, err, what);
+  return cf__store_pg_collect(res, sz, rd, rel, out, n, err, what);
 }
 
 /* At most one row into *row: CF_ENOTFOUND (err naming `what`) when there is none. */
-static int fetch_one(struct cf_store *s, enum stmt_id id, const struct params *p, row_reader rd,
+static int fetch_one(struct cf_store *s, enum stmt_id id, const struct cf__pg_params *p, cf__pg_reader rd,
                      void *row, struct cf_error *err, const char *what) {
   int r;
   PGresult *res = exec_st(s, id, p, &r, err, what);
@@ -766,8 +824,19 @@ static int fetch_one(struct cf_store *s, enum stmt_id id, const struct params *p
   return r;
 }
 
+int cf__store_pg_first(PGresult *res, cf__pg_reader rd, void *row, struct cf_error *err,
+                       const char *what) {
+  int r;
+  if (PQntuples(res) == 0)
+    r = cf_error_set(err, CF_ENOTFOUND, "%s: not found", what);
+  else
+    r = rd(res, 0, row) ? CF_OK : nomem(err, what);
+  PQclear(res);
+  return r;
+}
+
 /* A statement that yields one integer (or no row: *found false). */
-static int fetch_int(struct cf_store *s, enum stmt_id id, const struct params *p, int64_t *v,
+static int fetch_int(struct cf_store *s, enum stmt_id id, const struct cf__pg_params *p, int64_t *v,
                      bool *found, struct cf_error *err, const char *what) {
   int r;
   PGresult *res = exec_st(s, id, p, &r, err, what);
@@ -790,6 +859,13 @@ static bool readonly(struct cf_store *s) { return s->flags & CF_STORE_READONLY; 
 
 static int refuse_readonly(struct cf_store *s, struct cf_error *err, const char *what) {
   return cf_error_set(err, CF_EINVAL, "%s: the %s was opened read-only", what, s->name);
+}
+
+bool cf__store_pg_readonly(const struct cf_store *s) { return s->flags & CF_STORE_READONLY; }
+const char *cf__store_pg_name(const struct cf_store *s) { return s->name; }
+bool cf__store_pg_in_tx(struct cf_store *s) { return in_tx(s); }
+int cf__store_pg_fail(struct cf_store *s, const PGresult *res, struct cf_error *err, const char *what) {
+  return pg_fail(s, res, err, what);
 }
 
 static int pg_begin(struct cf_store *s, struct cf_error *err) {
@@ -863,6 +939,14 @@ static int call_end(struct cf_store *s, int scope, int r, struct cf_error *err) 
   return r;
 }
 
+int cf__store_pg_call_begin(struct cf_store *s, int *scope, struct cf_error *err, const char *what) {
+  return call_begin(s, scope, err, what);
+}
+
+int cf__store_pg_call_end(struct cf_store *s, int scope, int r, struct cf_error *err) {
+  return call_end(s, scope, r, err);
+}
+
 /*
  * NEEDSWORK: always true. A runtime that keeps instances in memory then
  * checks each one's row version (instance_version) at every batch, which is
@@ -916,6 +1000,7 @@ static void pg_close(struct cf_store *s) {
     if (PQstatus(s->conn) == CONNECTION_OK && in_tx(s)) exec_sql(s, "ROLLBACK", NULL, "closing");
     PQfinish(s->conn);
   }
+  for (size_t i = 0; i < s->ntexts; i++) cf_free(s->texts[i].sql);
   cf_free(s->name);
   cf_free(s);
 }
@@ -1077,8 +1162,8 @@ static int pg_reserve_keys(struct cf_store *s, uint64_t n, uint64_t *first, stru
   if (n == 0 || n > (uint64_t)INT64_MAX / 2) return cf_error_set(err, CF_EINVAL, "%s: bad count", what);
   int scope, r = call_begin(s, &scope, err, what);
   if (r) return r;
-  struct params p = {0};
-  p_key(&p, n);
+  struct cf__pg_params p = {0};
+  cf__pg_key(&p, n);
   int64_t v = 0;
   bool found = false;
   if ((r = fetch_int(s, ST_KEYS, &p, &v, &found, err, what)) == CF_OK && !found)
@@ -1093,11 +1178,11 @@ static int pg_reserve_keys(struct cf_store *s, uint64_t n, uint64_t *first, stru
 static int pg_definition_find_checksum(struct cf_store *s, const char *process_id,
                                        const char *checksum, struct cf_store_definition *out,
                                        struct cf_error *err) {
-  struct params p = {0};
-  p_text(&p, process_id);
-  p_text(&p, checksum);
+  struct cf__pg_params p = {0};
+  cf__pg_text(&p, process_id);
+  cf__pg_text(&p, checksum);
   struct cf_store_definition d;
-  int r = fetch_one(s, ST_DEF_CHECKSUM, &p, read_definition, &d, err, "finding a deployment");
+  int r = fetch_one(s, ST_DEF_CHECKSUM, &p, cf__store_pg_read_definition, &d, err, "finding a deployment");
   if (r == CF_ENOTFOUND)
     return cf_error_set(err, CF_ENOTFOUND, "no deployment of process '%s' with checksum %s",
                         process_id, checksum);
@@ -1115,23 +1200,23 @@ static int pg_definition_insert(struct cf_store *s, struct cf_store_definition *
   if (r) return r;
   int32_t version = d->version;
   if (version <= 0) {
-    struct params p = {0};
-    p_text(&p, d->process_id);
+    struct cf__pg_params p = {0};
+    cf__pg_text(&p, d->process_id);
     int64_t v = 1;
     bool found;
     if ((r = fetch_int(s, ST_DEF_NEXT, &p, &v, &found, err, what)) != CF_OK) goto out;
     version = (int32_t)v;
   }
-  struct params p = {0};
-  p_key(&p, d->key);
-  p_text(&p, d->process_id);
-  p_i64(&p, version);
-  p_text(&p, d->version_tag);
-  p_key(&p, d->deployment_key);
-  p_text(&p, d->resource_name);
-  p_text(&p, d->checksum);
+  struct cf__pg_params p = {0};
+  cf__pg_key(&p, d->key);
+  cf__pg_text(&p, d->process_id);
+  cf__pg_i64(&p, version);
+  cf__pg_text(&p, d->version_tag);
+  cf__pg_key(&p, d->deployment_key);
+  cf__pg_text(&p, d->resource_name);
+  cf__pg_text(&p, d->checksum);
   p_blob(&p, d->xml, d->xml_len);
-  p_i64(&p, d->deployed_ms);
+  cf__pg_i64(&p, d->deployed_ms);
   r = run_st(s, ST_DEF_INSERT, &p, NULL, err, what);
 out:
   r = call_end(s, scope, r, err);
@@ -1143,12 +1228,12 @@ static int pg_definition_get(struct cf_store *s, const char *process_id, int32_t
                              const char *version_tag, struct cf_store_definition *out,
                              struct cf_error *err) {
   enum stmt_id id = version_tag ? ST_DEF_TAG : version > 0 ? ST_DEF_VERSION : ST_DEF_LATEST;
-  struct params p = {0};
-  p_text(&p, process_id);
-  if (id == ST_DEF_TAG) p_text(&p, version_tag);
-  if (id == ST_DEF_VERSION) p_i64(&p, version);
+  struct cf__pg_params p = {0};
+  cf__pg_text(&p, process_id);
+  if (id == ST_DEF_TAG) cf__pg_text(&p, version_tag);
+  if (id == ST_DEF_VERSION) cf__pg_i64(&p, version);
   struct cf_store_definition d;
-  int r = fetch_one(s, id, &p, read_definition, &d, err, "getting a definition");
+  int r = fetch_one(s, id, &p, cf__store_pg_read_definition, &d, err, "getting a definition");
   if (r == CF_ENOTFOUND) {
     if (id == ST_DEF_TAG)
       return cf_error_set(err, CF_ENOTFOUND, "no process '%s' with version tag '%s' is deployed",
@@ -1164,10 +1249,10 @@ static int pg_definition_get(struct cf_store *s, const char *process_id, int32_t
 
 static int pg_definition_by_key(struct cf_store *s, uint64_t key, struct cf_store_definition *out,
                                 struct cf_error *err) {
-  struct params p = {0};
-  p_key(&p, key);
+  struct cf__pg_params p = {0};
+  cf__pg_key(&p, key);
   struct cf_store_definition d;
-  int r = fetch_one(s, ST_DEF_KEY, &p, read_definition, &d, err, "getting a definition");
+  int r = fetch_one(s, ST_DEF_KEY, &p, cf__store_pg_read_definition, &d, err, "getting a definition");
   if (r == CF_ENOTFOUND)
     return cf_error_set(err, CF_ENOTFOUND, "no process definition with key %llu",
                         (unsigned long long)key);
@@ -1178,32 +1263,32 @@ static int pg_definition_by_key(struct cf_store *s, uint64_t key, struct cf_stor
 static int pg_definition_list(struct cf_store *s, bool latest_only, struct cf_store_definition **out,
                               size_t *n, struct cf_error *err) {
   return fetch_all(s, latest_only ? ST_DEF_ALL_LATEST : ST_DEF_ALL, NULL, sizeof **out,
-                   read_definition, rel_definition, (void **)out, n, err, "listing definitions");
+                   cf__store_pg_read_definition, rel_definition, (void **)out, n, err, "listing definitions");
 }
 
 /* ------------------------------------------------------------ instances */
 
 /* $1..$13 of INST_INSERT / INST_UPDATE; $11 is the row version (insert) or the expected one (update). */
-static void instance_params(struct params *p, const struct cf_store_instance *i, int64_t v11) {
-  p_key(p, i->key);
-  p_key(p, i->definition_key);
-  p_text(p, i->process_id);
-  p_i64(p, i->version);
-  p_i64(p, i->state);
-  p_i64(p, i->incident ? 1 : 0);
-  p_text(p, i->business_key);
-  p_key(p, i->parent_key);
-  p_i64(p, i->started_ms);
-  p_i64(p, i->ended_ms);
-  p_i64(p, v11);
+static void instance_params(struct cf__pg_params *p, const struct cf_store_instance *i, int64_t v11) {
+  cf__pg_key(p, i->key);
+  cf__pg_key(p, i->definition_key);
+  cf__pg_text(p, i->process_id);
+  cf__pg_i64(p, i->version);
+  cf__pg_i64(p, i->state);
+  cf__pg_i64(p, i->incident ? 1 : 0);
+  cf__pg_text(p, i->business_key);
+  cf__pg_key(p, i->parent_key);
+  cf__pg_i64(p, i->started_ms);
+  cf__pg_i64(p, i->ended_ms);
+  cf__pg_i64(p, v11);
   p_blob(p, i->engine_state, i->engine_state_len);
-  p_text(p, i->variables);
+  cf__pg_text(p, i->variables);
 }
 
 static int run_key(struct cf_store *s, enum stmt_id id, uint64_t key, struct cf_error *err,
                    const char *what) {
-  struct params p = {0};
-  p_key(&p, key);
+  struct cf__pg_params p = {0};
+  cf__pg_key(&p, key);
   return run_st(s, id, &p, NULL, err, what);
 }
 
@@ -1239,9 +1324,9 @@ static int rows_write(struct cf_store *s, uint64_t ikey, const struct cf_store_i
         cf_buf_release(&b);
         return nomem(err, what);
       }
-      struct params p = {0};
-      p_key(&p, ikey);
-      p_text(&p, b.data);
+      struct cf__pg_params p = {0};
+      cf__pg_key(&p, ikey);
+      cf__pg_text(&p, b.data);
       r = run_st(s, ST_JOBS_DROP, &p, NULL, err, what);
       cf_buf_release(&b);
       if (r) return r;
@@ -1255,70 +1340,70 @@ static int rows_write(struct cf_store *s, uint64_t ikey, const struct cf_store_i
   if (!rows) return CF_OK;
   for (size_t i = 0; i < rows->njobs; i++) {
     const struct cf_store_job *j = &rows->jobs[i];
-    struct params p = {0};
-    p_key(&p, j->key);
-    p_key(&p, ikey);
-    p_key(&p, j->element_instance_key);
-    p_text(&p, j->element_id ? j->element_id : "");
-    p_text(&p, j->type ? j->type : "");
-    p_i64(&p, j->retries);
-    p_i64(&p, j->state);
-    p_i64(&p, j->available_ms);
-    p_text(&p, j->worker);
-    p_i64(&p, j->worker ? j->lease_until_ms : 0);
-    p_text(&p, j->headers);
-    p_text(&p, j->error_message);
+    struct cf__pg_params p = {0};
+    cf__pg_key(&p, j->key);
+    cf__pg_key(&p, ikey);
+    cf__pg_key(&p, j->element_instance_key);
+    cf__pg_text(&p, j->element_id ? j->element_id : "");
+    cf__pg_text(&p, j->type ? j->type : "");
+    cf__pg_i64(&p, j->retries);
+    cf__pg_i64(&p, j->state);
+    cf__pg_i64(&p, j->available_ms);
+    cf__pg_text(&p, j->worker);
+    cf__pg_i64(&p, j->worker ? j->lease_until_ms : 0);
+    cf__pg_text(&p, j->headers);
+    cf__pg_text(&p, j->error_message);
     if ((r = run_st(s, ST_JOB_UPSERT, &p, NULL, err, what))) return r;
   }
   for (size_t i = 0; i < rows->ntasks; i++) {
     const struct cf_store_user_task *t = &rows->tasks[i];
-    struct params p = {0};
-    p_key(&p, t->key);
-    p_key(&p, ikey);
-    p_key(&p, t->element_instance_key);
-    p_text(&p, t->element_id ? t->element_id : "");
-    p_text(&p, t->assignee);
-    p_text(&p, t->candidate_groups);
-    p_text(&p, t->candidate_users);
-    p_text(&p, t->due_date);
-    p_text(&p, t->follow_up_date);
-    p_text(&p, t->form_key);
-    p_i64(&p, t->priority);
-    p_i64(&p, t->created_ms);
+    struct cf__pg_params p = {0};
+    cf__pg_key(&p, t->key);
+    cf__pg_key(&p, ikey);
+    cf__pg_key(&p, t->element_instance_key);
+    cf__pg_text(&p, t->element_id ? t->element_id : "");
+    cf__pg_text(&p, t->assignee);
+    cf__pg_text(&p, t->candidate_groups);
+    cf__pg_text(&p, t->candidate_users);
+    cf__pg_text(&p, t->due_date);
+    cf__pg_text(&p, t->follow_up_date);
+    cf__pg_text(&p, t->form_key);
+    cf__pg_i64(&p, t->priority);
+    cf__pg_i64(&p, t->created_ms);
     if ((r = run_st(s, ST_TASK_INSERT, &p, NULL, err, what))) return r;
   }
   for (size_t i = 0; i < rows->ntimers; i++) {
     const struct cf_store_timer *t = &rows->timers[i];
-    struct params p = {0};
-    p_key(&p, t->key);
-    p_key(&p, ikey);
-    p_key(&p, t->definition_key);
-    p_text(&p, t->element_id ? t->element_id : "");
-    p_i64(&p, t->due_ms);
+    struct cf__pg_params p = {0};
+    cf__pg_key(&p, t->key);
+    cf__pg_key(&p, ikey);
+    cf__pg_key(&p, t->definition_key);
+    cf__pg_text(&p, t->element_id ? t->element_id : "");
+    cf__pg_i64(&p, t->due_ms);
     if ((r = run_st(s, ST_TIMER_INSERT, &p, NULL, err, what))) return r;
   }
   for (size_t i = 0; i < rows->nsubs; i++) {
     const struct cf_store_subscription *u = &rows->subs[i];
-    struct params p = {0};
-    p_key(&p, u->key);
-    p_key(&p, ikey);
-    p_text(&p, u->element_id ? u->element_id : "");
-    p_i64(&p, u->kind);
-    p_text(&p, u->name ? u->name : "");
-    p_text(&p, u->correlation_key);
+    struct cf__pg_params p = {0};
+    cf__pg_key(&p, u->key);
+    cf__pg_key(&p, ikey);
+    cf__pg_text(&p, u->element_id ? u->element_id : "");
+    cf__pg_i64(&p, u->kind);
+    cf__pg_text(&p, u->name ? u->name : "");
+    cf__pg_text(&p, u->correlation_key);
     if ((r = run_st(s, ST_SUB_INSERT, &p, NULL, err, what))) return r;
   }
   for (size_t i = 0; i < rows->nincidents; i++) {
     const struct cf_store_incident *c = &rows->incidents[i];
-    struct params p = {0};
-    p_key(&p, c->key);
-    p_key(&p, ikey);
-    p_key(&p, c->element_instance_key);
-    p_text(&p, c->element_id ? c->element_id : "");
-    p_i64(&p, c->type);
-    p_key(&p, c->job_key);
-    p_text(&p, c->message);
-    p_i64(&p, c->created_ms);
+    struct cf__pg_params p = {0};
+    cf__pg_key(&p, c->key);
+    cf__pg_key(&p, ikey);
+    cf__pg_key(&p, c->element_instance_key);
+    cf__pg_text(&p, c->element_id ? c->element_id : "");
+    cf__pg_i64(&p, c->type);
+    cf__pg_key(&p, c->job_key);
+    cf__pg_text(&p, c->message);
+    cf__pg_i64(&p, c->created_ms);
     if ((r = run_st(s, ST_INC_INSERT, &p, NULL, err, what))) return r;
   }
   return CF_OK;
@@ -1331,7 +1416,7 @@ static int pg_instance_insert(struct cf_store *s, const struct cf_store_instance
     return cf_error_set(err, CF_EINVAL, "%s: an instance needs a key and a process id", what);
   int scope, r = call_begin(s, &scope, err, what);
   if (r) return r;
-  struct params p = {0};
+  struct cf__pg_params p = {0};
   instance_params(&p, i, i->row_version);
   if ((r = run_st(s, ST_INST_INSERT, &p, NULL, err, what)) == CF_OK)
     r = rows_write(s, i->key, rows, true, err, what);
@@ -1346,14 +1431,14 @@ static int pg_instance_update(struct cf_store *s, const struct cf_store_instance
     return cf_error_set(err, CF_EINVAL, "%s: an instance needs a key and a process id", what);
   int scope, r = call_begin(s, &scope, err, what);
   if (r) return r;
-  struct params p = {0};
+  struct cf__pg_params p = {0};
   instance_params(&p, i, expected_version);
   size_t changed = 0;
   if ((r = run_st(s, ST_INST_UPDATE, &p, &changed, err, what))) goto out;
   if (changed == 0) {
     /* Lost a race (or no such row): which, and the version that won. */
-    struct params q = {0};
-    p_key(&q, i->key);
+    struct cf__pg_params q = {0};
+    cf__pg_key(&q, i->key);
     int64_t v = 0;
     bool found = false;
     if ((r = fetch_int(s, ST_INST_VERSION, &q, &v, &found, err, what))) goto out;
@@ -1374,10 +1459,10 @@ out:
 
 static int pg_instance_get(struct cf_store *s, uint64_t key, struct cf_store_instance *out,
                            struct cf_error *err) {
-  struct params p = {0};
-  p_key(&p, key);
+  struct cf__pg_params p = {0};
+  cf__pg_key(&p, key);
   struct cf_store_instance i;
-  int r = fetch_one(s, ST_INST_GET, &p, read_instance, &i, err, "getting an instance");
+  int r = fetch_one(s, ST_INST_GET, &p, cf__store_pg_read_instance, &i, err, "getting an instance");
   if (r == CF_ENOTFOUND)
     return cf_error_set(err, CF_ENOTFOUND, "no instance with key %llu", (unsigned long long)key);
   if (r == CF_OK) *out = i;
@@ -1386,8 +1471,8 @@ static int pg_instance_get(struct cf_store *s, uint64_t key, struct cf_store_ins
 
 static int pg_instance_version(struct cf_store *s, uint64_t key, int64_t *row_version,
                                struct cf_error *err) {
-  struct params p = {0};
-  p_key(&p, key);
+  struct cf__pg_params p = {0};
+  cf__pg_key(&p, key);
   int64_t v = 0;
   bool found = false;
   int r = fetch_int(s, ST_INST_VERSION, &p, &v, &found, err, "reading an instance's version");
@@ -1408,21 +1493,21 @@ static int pg_instance_list(struct cf_store *s, const struct cf_store_instance_f
                   (f->incident >= 0 ? LIST_INCIDENT : 0) | (f->business_key ? LIST_BUSINESS : 0) |
                   (f->parent_key ? LIST_PARENT : 0);
   /* Parameters numbered in the order of use: PostgreSQL infers a type for each $n it sees. */
-  struct params p = {0};
+  struct cf__pg_params p = {0};
   char sql[640], where[256] = "", name[32];
   size_t w = 0;
-  p_key(&p, f->after_key);
+  cf__pg_key(&p, f->after_key);
   p_limit(&p, f->limit ? f->limit : 1000);
 #define LIST_COND(bit, cond, bind)                                                            \
   if (mask & (bit)) {                                                                         \
     w += (size_t)snprintf(where + w, sizeof where - w, " AND " cond " = $%d", p.n + 1);     \
     bind;                                                                                     \
   }
-  LIST_COND(LIST_PROCESS, "process_id", p_text(&p, f->process_id))
-  LIST_COND(LIST_STATE, "state", p_i64(&p, f->state))
-  LIST_COND(LIST_INCIDENT, "incident", p_i64(&p, f->incident ? 1 : 0))
-  LIST_COND(LIST_BUSINESS, "business_key", p_text(&p, f->business_key))
-  LIST_COND(LIST_PARENT, "parent_key", p_key(&p, f->parent_key))
+  LIST_COND(LIST_PROCESS, "process_id", cf__pg_text(&p, f->process_id))
+  LIST_COND(LIST_STATE, "state", cf__pg_i64(&p, f->state))
+  LIST_COND(LIST_INCIDENT, "incident", cf__pg_i64(&p, f->incident ? 1 : 0))
+  LIST_COND(LIST_BUSINESS, "business_key", cf__pg_text(&p, f->business_key))
+  LIST_COND(LIST_PARENT, "parent_key", cf__pg_key(&p, f->parent_key))
 #undef LIST_COND
   snprintf(sql, sizeof sql,
            "SELECT key, definition_key, process_id, version, state, incident, business_key,"
@@ -1433,7 +1518,7 @@ static int pg_instance_list(struct cf_store *s, const struct cf_store_instance_f
   int r;
   PGresult *res = exec_named(s, name, sql, &s->list_prepared[mask], &p, &r, err, what);
   if (!res) return r;
-  return collect(res, sizeof **out, read_instance, rel_instance, (void **)out, n, err, what);
+  return cf__store_pg_collect(res, sizeof **out, cf__store_pg_read_instance, rel_instance, (void **)out, n, err, what);
 }
 
 static int pg_instance_of(struct cf_store *s, const char *what, uint64_t key,
@@ -1456,8 +1541,8 @@ static int pg_instance_of(struct cf_store *s, const char *what, uint64_t key,
     return cf_error_set(err, CF_EINVAL,
                         "instance_of: '%s' is not job, user_task, incident, subscription, timer or element",
                         what);
-  struct params p = {0};
-  p_key(&p, key);
+  struct cf__pg_params p = {0};
+  cf__pg_key(&p, key);
   int64_t v = 0;
   bool found = false;
   int r = fetch_int(s, id, &p, &v, &found, err, "finding an instance");
@@ -1495,13 +1580,13 @@ static int pg_jobs_activate(struct cf_store *s, const char *type, size_t max, co
   if (r) return r;
   struct cf_store_job *jobs = NULL;
   size_t cnt = 0;
-  struct params p = {0};
-  p_text(&p, type);
-  p_text(&p, worker);
-  p_i64(&p, lease_until_ms);
-  p_i64(&p, now_ms);
+  struct cf__pg_params p = {0};
+  cf__pg_text(&p, type);
+  cf__pg_text(&p, worker);
+  cf__pg_i64(&p, lease_until_ms);
+  cf__pg_i64(&p, now_ms);
   p_limit(&p, max);
-  if ((r = fetch_all(s, ST_JOBS_ACTIVATE, &p, sizeof *jobs, read_job, rel_job, (void **)&jobs, &cnt,
+  if ((r = fetch_all(s, ST_JOBS_ACTIVATE, &p, sizeof *jobs, cf__store_pg_read_job, rel_job, (void **)&jobs, &cnt,
                      err, what)) == CF_OK &&
       cnt > 1)
     qsort(jobs, cnt, sizeof *jobs, cmp_job_key); /* RETURNING keeps no order */
@@ -1518,10 +1603,10 @@ static int pg_jobs_activate(struct cf_store *s, const char *type, size_t max, co
 
 static int pg_job_get(struct cf_store *s, uint64_t key, struct cf_store_job *out,
                       struct cf_error *err) {
-  struct params p = {0};
-  p_key(&p, key);
+  struct cf__pg_params p = {0};
+  cf__pg_key(&p, key);
   struct cf_store_job j;
-  int r = fetch_one(s, ST_JOB_GET, &p, read_job, &j, err, "getting a job");
+  int r = fetch_one(s, ST_JOB_GET, &p, cf__store_pg_read_job, &j, err, "getting a job");
   if (r == CF_ENOTFOUND)
     return cf_error_set(err, CF_ENOTFOUND, "no job with key %llu", (unsigned long long)key);
   if (r == CF_OK) *out = j;
@@ -1534,13 +1619,13 @@ static int pg_task_list(struct cf_store *s, const struct cf_store_task_filter *f
                         struct cf_store_user_task **out, size_t *n, struct cf_error *err) {
   struct cf_store_task_filter none = {0};
   if (!f) f = &none;
-  struct params p = {0};
-  p_key(&p, f->after_key);
-  p_text(&p, f->assignee);
-  p_text(&p, f->group);
+  struct cf__pg_params p = {0};
+  cf__pg_key(&p, f->after_key);
+  cf__pg_text(&p, f->assignee);
+  cf__pg_text(&p, f->group);
   p_limit(&p, f->limit ? f->limit : 1000);
-  p_i64(&p, f->state);
-  return fetch_all(s, ST_TASK_LIST, &p, sizeof **out, read_task, rel_task, (void **)out, n, err,
+  cf__pg_i64(&p, f->state);
+  return fetch_all(s, ST_TASK_LIST, &p, sizeof **out, cf__store_pg_read_task, rel_task, (void **)out, n, err,
                    "listing user tasks");
 }
 
@@ -1548,37 +1633,37 @@ static int pg_task_done(struct cf_store *s, const struct cf_store_user_task *t, 
   static const char what[] = "keeping a completed user task";
   int scope, r = call_begin(s, &scope, err, what);
   if (r) return r;
-  struct params p = {0};
-  p_key(&p, t->key);
-  p_key(&p, t->instance_key);
-  p_key(&p, t->element_instance_key);
-  p_text(&p, t->element_id ? t->element_id : "");
-  p_text(&p, t->assignee);
-  p_text(&p, t->candidate_groups);
-  p_text(&p, t->candidate_users);
-  p_text(&p, t->due_date);
-  p_text(&p, t->follow_up_date);
-  p_text(&p, t->form_key);
-  p_i64(&p, t->priority);
-  p_i64(&p, t->created_ms);
-  p_i64(&p, t->completed_ms);
-  p_text(&p, t->completed_by);
+  struct cf__pg_params p = {0};
+  cf__pg_key(&p, t->key);
+  cf__pg_key(&p, t->instance_key);
+  cf__pg_key(&p, t->element_instance_key);
+  cf__pg_text(&p, t->element_id ? t->element_id : "");
+  cf__pg_text(&p, t->assignee);
+  cf__pg_text(&p, t->candidate_groups);
+  cf__pg_text(&p, t->candidate_users);
+  cf__pg_text(&p, t->due_date);
+  cf__pg_text(&p, t->follow_up_date);
+  cf__pg_text(&p, t->form_key);
+  cf__pg_i64(&p, t->priority);
+  cf__pg_i64(&p, t->created_ms);
+  cf__pg_i64(&p, t->completed_ms);
+  cf__pg_text(&p, t->completed_by);
   r = run_st(s, ST_TASK_DONE, &p, NULL, err, what);
   return call_end(s, scope, r, err);
 }
 
 static int pg_incident_list(struct cf_store *s, uint64_t instance_key,
                             struct cf_store_incident **out, size_t *n, struct cf_error *err) {
-  struct params p = {0};
-  if (instance_key) p_key(&p, instance_key);
+  struct cf__pg_params p = {0};
+  if (instance_key) cf__pg_key(&p, instance_key);
   return fetch_all(s, instance_key ? ST_INC_LIST : ST_INC_LIST_ALL, &p, sizeof **out,
-                   read_incident, rel_incident, (void **)out, n, err, "listing incidents");
+                   cf__store_pg_read_incident, rel_incident, (void **)out, n, err, "listing incidents");
 }
 
 static int pg_timers_due(struct cf_store *s, int64_t now_ms, size_t max, struct cf_store_timer **out,
                          size_t *n, struct cf_error *err) {
-  struct params p = {0};
-  p_i64(&p, now_ms);
+  struct cf__pg_params p = {0};
+  cf__pg_i64(&p, now_ms);
   p_limit(&p, max ? max : 1000);
   return fetch_all(s, ST_TIMERS_DUE, &p, sizeof **out, read_timer, rel_timer, (void **)out, n, err,
                    "listing due timers");
@@ -1594,11 +1679,11 @@ static int pg_timer_start_set(struct cf_store *s, const struct cf_store_timer *t
   if (t->due_ms < 0) {
     r = run_key(s, ST_TIMER_START_DELETE, t->key, err, what);
   } else {
-    struct params p = {0};
-    p_key(&p, t->key);
-    p_key(&p, t->definition_key);
-    p_text(&p, t->element_id ? t->element_id : "");
-    p_i64(&p, t->due_ms);
+    struct cf__pg_params p = {0};
+    cf__pg_key(&p, t->key);
+    cf__pg_key(&p, t->definition_key);
+    cf__pg_text(&p, t->element_id ? t->element_id : "");
+    cf__pg_i64(&p, t->due_ms);
     r = run_st(s, ST_TIMER_START_SET, &p, NULL, err, what);
   }
   return call_end(s, scope, r, err);
@@ -1607,10 +1692,10 @@ static int pg_timer_start_set(struct cf_store *s, const struct cf_store_timer *t
 static int pg_subscriptions_find(struct cf_store *s, uint8_t kind, const char *name,
                                  const char *correlation_key, struct cf_store_subscription **out,
                                  size_t *n, struct cf_error *err) {
-  struct params p = {0};
-  p_i64(&p, kind);
-  p_text(&p, name ? name : "");
-  p_text(&p, correlation_key);
+  struct cf__pg_params p = {0};
+  cf__pg_i64(&p, kind);
+  cf__pg_text(&p, name ? name : "");
+  cf__pg_text(&p, correlation_key);
   return fetch_all(s, ST_SUBS_FIND, &p, sizeof **out, read_sub, rel_sub, (void **)out, n, err,
                    "finding subscriptions");
 }
@@ -1626,19 +1711,19 @@ static int pg_message_insert(struct cf_store *s, const struct cf_store_message *
   if (r) return r;
   /* An expired message no longer holds its id. */
   if (m->message_id) {
-    struct params p = {0};
-    p_text(&p, m->message_id);
-    p_i64(&p, m->published_ms);
+    struct cf__pg_params p = {0};
+    cf__pg_text(&p, m->message_id);
+    cf__pg_i64(&p, m->published_ms);
     if ((r = run_st(s, ST_MSG_CLEAR_ID, &p, NULL, err, what))) goto out;
   }
-  struct params p = {0};
-  p_key(&p, m->key);
-  p_text(&p, m->name);
-  p_text(&p, m->correlation_key);
-  p_text(&p, m->message_id);
-  p_text(&p, m->variables);
-  p_i64(&p, m->published_ms);
-  p_i64(&p, m->expires_ms);
+  struct cf__pg_params p = {0};
+  cf__pg_key(&p, m->key);
+  cf__pg_text(&p, m->name);
+  cf__pg_text(&p, m->correlation_key);
+  cf__pg_text(&p, m->message_id);
+  cf__pg_text(&p, m->variables);
+  cf__pg_i64(&p, m->published_ms);
+  cf__pg_i64(&p, m->expires_ms);
   r = run_st(s, ST_MSG_INSERT, &p, NULL, err, what);
   if (r == CF_ECONFLICT && m->message_id)
     r = cf_error_set(err, CF_ECONFLICT, "%s: a message with id '%s' is already buffered", what,
@@ -1650,19 +1735,19 @@ out:
 static int pg_message_find(struct cf_store *s, const char *name, const char *correlation_key,
                            int64_t now_ms, struct cf_store_message **out, size_t *n,
                            struct cf_error *err) {
-  struct params p = {0};
-  p_text(&p, name ? name : "");
-  p_text(&p, correlation_key);
-  p_i64(&p, now_ms);
+  struct cf__pg_params p = {0};
+  cf__pg_text(&p, name ? name : "");
+  cf__pg_text(&p, correlation_key);
+  cf__pg_i64(&p, now_ms);
   return fetch_all(s, ST_MSG_FIND, &p, sizeof **out, read_message, rel_message, (void **)out, n,
                    err, "finding buffered messages");
 }
 
 static int pg_message_by_id(struct cf_store *s, const char *message_id, int64_t now_ms,
                             bool *exists, struct cf_error *err) {
-  struct params p = {0};
-  p_text(&p, message_id ? message_id : "");
-  p_i64(&p, now_ms);
+  struct cf__pg_params p = {0};
+  cf__pg_text(&p, message_id ? message_id : "");
+  cf__pg_i64(&p, now_ms);
   int64_t v;
   return fetch_int(s, ST_MSG_BY_ID, &p, &v, exists, err, "finding a message id");
 }
@@ -1671,9 +1756,9 @@ static int pg_message_correlated(struct cf_store *s, uint64_t message_key, const
                                  bool *already, bool mark, struct cf_error *err) {
   static const char what[] = "checking a message correlation";
   if (!process_id) return cf_error_set(err, CF_EINVAL, "%s: no process id", what);
-  struct params p = {0};
-  p_key(&p, message_key);
-  p_text(&p, process_id);
+  struct cf__pg_params p = {0};
+  cf__pg_key(&p, message_key);
+  cf__pg_text(&p, process_id);
   if (!mark) {
     int64_t v;
     bool found = false;
@@ -1697,8 +1782,8 @@ static int pg_messages_expire(struct cf_store *s, int64_t now_ms, size_t *remove
   int scope, r = call_begin(s, &scope, err, what);
   if (r) return r;
   size_t gone = 0;
-  struct params p = {0};
-  p_i64(&p, now_ms);
+  struct cf__pg_params p = {0};
+  cf__pg_i64(&p, now_ms);
   if ((r = run_st(s, ST_MSG_EXPIRE_CORR, &p, NULL, err, what)) == CF_OK)
     r = run_st(s, ST_MSG_EXPIRE, &p, &gone, err, what);
   r = call_end(s, scope, r, err);
@@ -1709,49 +1794,11 @@ static int pg_messages_expire(struct cf_store *s, int64_t now_ms, size_t *remove
 /* ------------------------------------------------------------ history */
 
 /*
- * History is stored packed, in the SQLite backend's format exactly (so a
- * database moved from one to the other reads back alike): one row per run of
- * events of one instance and actor in an append, the events a JSON array.
- *
- * NEEDSWORK: the kinds, pack_event and unpack are a copy of store_sqlite.c's;
- * both lists are append-only and must stay equal. They belong in a
- * backend-independent file of the store (one change to store_sqlite.c).
+ * History is stored packed, in the format of store_pack.c (the SQLite
+ * backend's too, so a database moved from one to the other reads back
+ * alike): one row per run of events of one instance and actor in an append,
+ * the events a JSON array.
  */
-static const char *const well_known_kinds[] = {
-    "ELEMENT_ACTIVATED", "ELEMENT_COMPLETED", "ELEMENT_TERMINATED", "SEQUENCE_FLOW_TAKEN",
-    "JOB_CREATED", "JOB_COMPLETED", "JOB_FAILED", "JOB_RETRIES_UPDATED", "JOB_ERROR_THROWN",
-    "JOB_CANCELED", "USER_TASK_CREATED", "USER_TASK_ASSIGNED", "USER_TASK_COMPLETED",
-    "USER_TASK_CANCELED", "INCIDENT_CREATED", "INCIDENT_RESOLVED", "VARIABLE_SET",
-    "INSTANCE_COMPLETED", "INSTANCE_TERMINATED", "TIMER_CREATED", "TIMER_TRIGGERED", "TIMER_CANCELED",
-    "SUBSCRIPTION_OPENED", "SUBSCRIPTION_CORRELATED", "SUBSCRIPTION_CLOSED", "SIGNAL_THROWN",
-    "CALL_STARTED", "CALL_CANCELED", "ERROR_TO_PARENT", "ESCALATION_TO_PARENT", "JOB_ACTIVATED",
-};
-#define NKINDS (sizeof well_known_kinds / sizeof well_known_kinds[0])
-
-/* One event of a pack: [kind, key, dt, element_id, detail, variables], trailing nulls (and dt 0) left out. */
-static void pack_event(struct cf_buf *b, const struct cf_store_event *e, int64_t row_at) {
-  const char *kind = e->kind ? e->kind : "";
-  size_t code = 0;
-  for (size_t k = 0; k < NKINDS && !code; k++)
-    if (!strcmp(kind, well_known_kinds[k])) code = k + 1;
-  if (code) cf_buf_printf(b, "[%zu", code);
-  else {
-    cf_buf_putc(b, '[');
-    cf_buf_json_string(b, kind, strlen(kind));
-  }
-  cf_buf_printf(b, ",%llu", (unsigned long long)e->key);
-  int64_t dt = e->at_ms - row_at;
-  const char *f[3] = {e->element_id, e->detail, e->variables};
-  int last = f[2] ? 5 : f[1] ? 4 : f[0] ? 3 : dt ? 2 : 1;
-  if (last >= 2) cf_buf_printf(b, ",%lld", (long long)dt);
-  for (int k = 0; k + 3 <= last; k++) {
-    cf_buf_putc(b, ',');
-    if (f[k]) cf_buf_json_string(b, f[k], strlen(f[k]));
-    else cf_buf_puts(b, "null");
-  }
-  cf_buf_putc(b, ']');
-}
-
 static bool same_actor(const char *a, const char *b) { return a == b || (a && b && !strcmp(a, b)); }
 
 static int pg_history_append(struct cf_store *s, const struct cf_store_event *events, size_t n,
@@ -1771,18 +1818,18 @@ static int pg_history_append(struct cf_store *s, const struct cf_store_event *ev
            same_actor(events[k].actor, events[i].actor);
          k++) {
       if (k > i) cf_buf_putc(&b, ',');
-      pack_event(&b, &events[k], events[i].at_ms);
+      cf__store_pack_event(&b, &events[k], events[i].at_ms);
     }
     cf_buf_putc(&b, ']');
     if (b.oom) {
       r = nomem(err, what);
       break;
     }
-    struct params p = {0};
-    p_key(&p, events[i].instance_key);
-    p_i64(&p, events[i].at_ms);
-    p_text(&p, events[i].actor);
-    p_text(&p, b.data);
+    struct cf__pg_params p = {0};
+    cf__pg_key(&p, events[i].instance_key);
+    cf__pg_i64(&p, events[i].at_ms);
+    cf__pg_text(&p, events[i].actor);
+    cf__pg_text(&p, b.data);
     r = run_st(s, ST_HIST_INSERT, &p, NULL, err, what);
     i = k;
   }
@@ -1790,97 +1837,23 @@ static int pg_history_append(struct cf_store *s, const struct cf_store_event *ev
   return call_end(s, scope, r, err);
 }
 
-static char *json_str_dup(struct json_object *a, size_t i, bool *ok) {
-  struct json_object *v = json_object_array_get_idx(a, i);
-  if (!v || json_object_is_type(v, json_type_null)) return NULL;
-  char *d = cf_strdup(json_object_get_string(v));
-  if (!d) *ok = false;
-  return d;
-}
-
-/* Unpacks one row's events onto the list. */
-static int unpack(const struct cf_store *s, uint64_t instance_key, int64_t at_ms, const char *actor,
-                  const char *text, size_t len, struct cf_store_event **out, size_t *n, size_t *cap,
-                  struct cf_error *err) {
-  struct cf_error jerr = {0};
-  struct json_object *arr = cf_json_parse(text, len, &jerr);
-  if (!arr || !json_object_is_type(arr, json_type_array)) {
-    json_object_put(arr);
-    return cf_error_set(err, CF_EIO, "the %s is corrupt: the history of instance %llu is damaged (%s)",
-                        s->name, (unsigned long long)instance_key,
-                        jerr.msg[0] ? jerr.msg : "not an array");
-  }
-  int r = CF_OK;
-  size_t m = json_object_array_length(arr);
-  for (size_t i = 0; i < m && r == CF_OK; i++) {
-    struct json_object *ev = json_object_array_get_idx(arr, i);
-    size_t items = json_object_is_type(ev, json_type_array) ? json_object_array_length(ev) : 0;
-    struct json_object *k0 = items ? json_object_array_get_idx(ev, 0) : NULL;
-    struct json_object *k1 = items > 1 ? json_object_array_get_idx(ev, 1) : NULL;
-    bool v1 = k1 && json_object_is_type(k1, json_type_string);
-    size_t code = k0 && json_object_is_type(k0, json_type_int) ? (size_t)json_object_get_int64(k0) : 0;
-    bool kind_ok = k0 && (json_object_is_type(k0, json_type_string) || (code >= 1 && code <= NKINDS));
-    if (!kind_ok || (v1 ? items != 5 && items != 6
-                        : items < 2 || items > 6 || !json_object_is_type(k1, json_type_int))) {
-      r = cf_error_set(err, CF_EIO,
-                       "the %s is corrupt: the history of instance %llu is damaged (an event of an"
-                       " unknown shape)",
-                       s->name, (unsigned long long)instance_key);
-      break;
-    }
-    if (!cf_grow((void **)out, cap, *n, sizeof **out)) {
-      r = cf_error_set(err, CF_ENOMEM, "out of memory");
-      break;
-    }
-    struct cf_store_event *e = &(*out)[*n];
-    memset(e, 0, sizeof *e);
-    bool ok = true;
-    e->instance_key = instance_key;
-    if (code) {
-      if (!(e->kind = cf_strdup(well_known_kinds[code - 1]))) ok = false;
-    } else {
-      e->kind = json_str_dup(ev, 0, &ok);
-    }
-    if (v1) {
-      e->key = strtoull(json_object_get_string(k1), NULL, 10);
-      e->element_id = json_str_dup(ev, 2, &ok);
-      e->detail = json_str_dup(ev, 3, &ok);
-      e->variables = json_str_dup(ev, 4, &ok);
-      e->at_ms = items == 6 ? json_object_get_int64(json_object_array_get_idx(ev, 5)) : at_ms;
-    } else {
-      e->key = (uint64_t)json_object_get_int64(k1);
-      e->at_ms = at_ms + (items > 2 ? json_object_get_int64(json_object_array_get_idx(ev, 2)) : 0);
-      if (items > 3) e->element_id = json_str_dup(ev, 3, &ok);
-      if (items > 4) e->detail = json_str_dup(ev, 4, &ok);
-      if (items > 5) e->variables = json_str_dup(ev, 5, &ok);
-    }
-    if (actor && !(e->actor = cf_strdup(actor))) ok = false;
-    if (!ok || !e->kind) {
-      cf_store_event_release(e);
-      r = cf_error_set(err, CF_ENOMEM, "out of memory");
-      break;
-    }
-    (*n)++;
-  }
-  json_object_put(arr);
-  return r;
-}
-
 static int pg_history_list(struct cf_store *s, uint64_t instance_key, struct cf_store_event **out,
                            size_t *n, struct cf_error *err) {
   static const char what[] = "reading history";
-  struct params p = {0};
-  p_key(&p, instance_key);
+  struct cf__pg_params p = {0};
+  cf__pg_key(&p, instance_key);
   int r;
   PGresult *res = exec_st(s, ST_HIST_LIST, &p, &r, err, what);
   if (!res) return r;
   struct cf_store_event *evs = NULL;
   size_t count = 0, cap = 0;
   int rows = PQntuples(res);
+  char db[300];
+  snprintf(db, sizeof db, "the %s", s->name);
   for (int i = 0; i < rows && r == CF_OK; i++) {
     const char *text = col_null(res, i, 2) ? "[]" : PQgetvalue(res, i, 2);
     size_t len = col_null(res, i, 2) ? 2 : (size_t)PQgetlength(res, i, 2);
-    r = unpack(s, instance_key, col_i64(res, i, 0), col_null(res, i, 1) ? NULL : PQgetvalue(res, i, 1),
+    r = cf__store_pack_unpack(db, instance_key, col_i64(res, i, 0), col_null(res, i, 1) ? NULL : PQgetvalue(res, i, 1),
                text, len, &evs, &count, &cap, err);
   }
   PQclear(res);
@@ -1906,8 +1879,8 @@ static int pg_prune(struct cf_store *s, int64_t before_ms, size_t batch, size_t 
   struct cf_buf b;
   cf_buf_init(&b);
   size_t cnt = 0;
-  struct params p = {0};
-  p_i64(&p, before_ms);
+  struct cf__pg_params p = {0};
+  cf__pg_i64(&p, before_ms);
   p_limit(&p, batch);
   PGresult *res = exec_st(s, ST_PRUNE_PICK, &p, &r, err, what);
   if (res) {
@@ -1923,8 +1896,8 @@ static int pg_prune(struct cf_store *s, int64_t before_ms, size_t batch, size_t 
                                          ST_PRUNE_TIMERS, ST_PRUNE_SUBS, ST_PRUNE_INCS,
                                          ST_PRUNE_INST};
   for (size_t d = 0; cnt > 0 && r == CF_OK && d < sizeof deletes / sizeof deletes[0]; d++) {
-    struct params q = {0};
-    p_text(&q, b.data);
+    struct cf__pg_params q = {0};
+    cf__pg_text(&q, b.data);
     r = run_st(s, deletes[d], &q, NULL, err, what);
   }
   cf_buf_release(&b);
@@ -1932,123 +1905,6 @@ static int pg_prune(struct cf_store *s, int64_t before_ms, size_t batch, size_t 
   if (r == CF_OK && removed) *removed = cnt;
   return r;
 }
-
-/* ------------------------------------------------------------ not yet supported */
-
-/*
- * NEEDSWORK (issue 9, next phases): the API's searches and single rows, the
- * principals, the CRM layer's records, triggers and timers, history erasure
- * and the UI's aggregates. Each refuses with CF_EUNSUPPORTED until then, so
- * the table is whole and a caller gets a message, not a crash.
- */
-static int unsupported(struct cf_error *err, const char *op) {
-  return cf_error_set(err, CF_EUNSUPPORTED, "%s: not supported by the PostgreSQL backend yet", op);
-}
-
-static int pg_search(struct cf_store *s, const struct cf_store_query *q, struct cf_store_result *out,
-                     struct cf_error *err) { return unsupported(err, "searching"); }
-static int pg_task_get(struct cf_store *s, uint64_t key, struct cf_store_user_task *out,
-                       struct cf_error *err) { return unsupported(err, "getting a user task"); }
-static int pg_incident_get(struct cf_store *s, uint64_t key, struct cf_store_incident *out,
-                           struct cf_error *err) { return unsupported(err, "getting an incident"); }
-static int pg_history_erase(struct cf_store *s, uint64_t instance_key, const char *values,
-                            const char *marker, size_t *replaced, struct cf_error *err) {
-  return unsupported(err, "erasing personal data from history");
-}
-static int pg_token_insert(struct cf_store *s, const struct cf_store_token *t, struct cf_error *err) {
-  return unsupported(err, "storing a token");
-}
-static int pg_token_by_hash(struct cf_store *s, const char *hash, struct cf_store_token *out,
-                            struct cf_error *err) { return unsupported(err, "finding a token"); }
-static int pg_token_list(struct cf_store *s, struct cf_store_token **out, size_t *n,
-                         struct cf_error *err) { return unsupported(err, "listing tokens"); }
-static int pg_token_delete(struct cf_store *s, const char *name, struct cf_error *err) {
-  return unsupported(err, "deleting a token");
-}
-static int pg_user_put(struct cf_store *s, const struct cf_store_user *u, bool create,
-                       struct cf_error *err) { return unsupported(err, "storing a user"); }
-static int pg_user_get(struct cf_store *s, const char *name, struct cf_store_user *out,
-                       struct cf_error *err) { return unsupported(err, "getting a user"); }
-static int pg_user_list(struct cf_store *s, struct cf_store_user **out, size_t *n,
-                        struct cf_error *err) { return unsupported(err, "listing users"); }
-static int pg_user_delete(struct cf_store *s, const char *name, struct cf_error *err) {
-  return unsupported(err, "deleting a user");
-}
-static int pg_group_put(struct cf_store *s, const struct cf_store_group *g, bool create,
-                        struct cf_error *err) { return unsupported(err, "storing a group"); }
-static int pg_group_get(struct cf_store *s, const char *name, struct cf_store_group *out,
-                        struct cf_error *err) { return unsupported(err, "getting a group"); }
-static int pg_group_list(struct cf_store *s, struct cf_store_group **out, size_t *n,
-                         struct cf_error *err) { return unsupported(err, "listing groups"); }
-static int pg_group_delete(struct cf_store *s, const char *name, struct cf_error *err) {
-  return unsupported(err, "deleting a group");
-}
-static int pg_record_insert(struct cf_store *s, const struct cf_store_record *r,
-                            struct cf_error *err) { return unsupported(err, "storing a record"); }
-static int pg_record_update(struct cf_store *s, const struct cf_store_record *r,
-                            int64_t expected_version, struct cf_error *err) {
-  return unsupported(err, "updating a record");
-}
-static int pg_record_get(struct cf_store *s, const char *type, uint64_t key,
-                         struct cf_store_record *out, struct cf_error *err) {
-  return unsupported(err, "getting a record");
-}
-static int pg_record_delete(struct cf_store *s, const char *type, uint64_t key,
-                            struct cf_error *err) { return unsupported(err, "deleting a record"); }
-static int pg_record_unique(struct cf_store *s, const char *type, const char *field,
-                            const char *value, uint64_t record_key, struct cf_error *err) {
-  return unsupported(err, "claiming a unique record field");
-}
-static int pg_record_change_append(struct cf_store *s, const struct cf_store_record_change *c,
-                                   struct cf_error *err) {
-  return unsupported(err, "storing a record change");
-}
-static int pg_record_history(struct cf_store *s, uint64_t record_key,
-                             struct cf_store_record_change **out, size_t *n, struct cf_error *err) {
-  return unsupported(err, "reading a record's history");
-}
-static int pg_record_history_erase(struct cf_store *s, uint64_t record_key, const char *fields,
-                                   const char *marker, struct cf_error *err) {
-  return unsupported(err, "erasing fields from a record's history");
-}
-static int pg_record_type_put(struct cf_store *s, const struct cf_store_record_type *t,
-                              struct cf_error *err) { return unsupported(err, "storing a record type"); }
-static int pg_record_type_list(struct cf_store *s, struct cf_store_record_type **out, size_t *n,
-                               struct cf_error *err) { return unsupported(err, "listing record types"); }
-static int pg_trigger_insert(struct cf_store *s, const struct cf_store_trigger *t,
-                             struct cf_error *err) { return unsupported(err, "storing a trigger"); }
-static int pg_trigger_list(struct cf_store *s, struct cf_store_trigger **out, size_t *n,
-                           struct cf_error *err) { return unsupported(err, "listing triggers"); }
-static int pg_trigger_delete(struct cf_store *s, uint64_t key, struct cf_error *err) {
-  return unsupported(err, "deleting a trigger");
-}
-static int pg_enrollment_insert(struct cf_store *s, uint64_t trigger_key, uint64_t record_key,
-                                uint64_t instance_key, int64_t at_ms, struct cf_error *err) {
-  return unsupported(err, "storing a trigger enrollment");
-}
-static int pg_enrollment_find(struct cf_store *s, uint64_t trigger_key, uint64_t record_key,
-                              size_t *count, bool *active, struct cf_error *err) {
-  return unsupported(err, "finding a trigger enrollment");
-}
-static int pg_crm_timer_set(struct cf_store *s, const struct cf_store_crm_timer *t,
-                            struct cf_error *err) { return unsupported(err, "setting a CRM timer"); }
-static int pg_crm_timers_due(struct cf_store *s, int64_t now_ms, size_t max,
-                             struct cf_store_crm_timer **out, size_t *n, struct cf_error *err) {
-  return unsupported(err, "listing due CRM timers");
-}
-static int pg_crm_timer_next(struct cf_store *s, int64_t *due_ms, struct cf_error *err) {
-  return unsupported(err, "finding the next CRM timer");
-}
-static int pg_crm_state_get(struct cf_store *s, const char *name, char **value,
-                            struct cf_error *err) { return unsupported(err, "reading CRM state"); }
-static int pg_crm_state_put(struct cf_store *s, const char *name, const char *value,
-                            struct cf_error *err) { return unsupported(err, "storing CRM state"); }
-static int pg_element_statistics(struct cf_store *s, uint64_t definition_key, struct cf_buf *out,
-                                 struct cf_error *err) {
-  return unsupported(err, "element statistics");
-}
-static int pg_dashboard(struct cf_store *s, int64_t since_ms, int64_t now_ms, struct cf_buf *out,
-                        struct cf_error *err) { return unsupported(err, "the dashboard's figures"); }
 
 /* ------------------------------------------------------------ the table */
 
@@ -2089,43 +1945,43 @@ const struct cf_store_ops cf_store_pg = {
     .messages_expire = pg_messages_expire,
     .history_append = pg_history_append,
     .history_list = pg_history_list,
-    .history_erase = pg_history_erase,
-    .search = pg_search,
-    .task_get = pg_task_get,
-    .incident_get = pg_incident_get,
-    .token_insert = pg_token_insert,
-    .token_by_hash = pg_token_by_hash,
-    .token_list = pg_token_list,
-    .token_delete = pg_token_delete,
-    .user_put = pg_user_put,
-    .user_get = pg_user_get,
-    .user_list = pg_user_list,
-    .user_delete = pg_user_delete,
-    .group_put = pg_group_put,
-    .group_get = pg_group_get,
-    .group_list = pg_group_list,
-    .group_delete = pg_group_delete,
-    .record_insert = pg_record_insert,
-    .record_update = pg_record_update,
-    .record_get = pg_record_get,
-    .record_delete = pg_record_delete,
-    .record_unique = pg_record_unique,
-    .record_change_append = pg_record_change_append,
-    .record_history = pg_record_history,
-    .record_history_erase = pg_record_history_erase,
-    .record_type_put = pg_record_type_put,
-    .record_type_list = pg_record_type_list,
-    .trigger_insert = pg_trigger_insert,
-    .trigger_list = pg_trigger_list,
-    .trigger_delete = pg_trigger_delete,
-    .enrollment_insert = pg_enrollment_insert,
-    .enrollment_find = pg_enrollment_find,
-    .crm_timer_set = pg_crm_timer_set,
-    .crm_timers_due = pg_crm_timers_due,
-    .crm_timer_next = pg_crm_timer_next,
-    .crm_state_get = pg_crm_state_get,
-    .crm_state_put = pg_crm_state_put,
-    .element_statistics = pg_element_statistics,
-    .dashboard = pg_dashboard,
+    .history_erase = cf__store_pg_history_erase,
+    .search = cf__store_pg_search,
+    .task_get = cf__store_pg_task_get,
+    .incident_get = cf__store_pg_incident_get,
+    .token_insert = cf__store_pg_token_insert,
+    .token_by_hash = cf__store_pg_token_by_hash,
+    .token_list = cf__store_pg_token_list,
+    .token_delete = cf__store_pg_token_delete,
+    .user_put = cf__store_pg_user_put,
+    .user_get = cf__store_pg_user_get,
+    .user_list = cf__store_pg_user_list,
+    .user_delete = cf__store_pg_user_delete,
+    .group_put = cf__store_pg_group_put,
+    .group_get = cf__store_pg_group_get,
+    .group_list = cf__store_pg_group_list,
+    .group_delete = cf__store_pg_group_delete,
+    .record_insert = cf__store_pg_record_insert,
+    .record_update = cf__store_pg_record_update,
+    .record_get = cf__store_pg_record_get,
+    .record_delete = cf__store_pg_record_delete,
+    .record_unique = cf__store_pg_record_unique,
+    .record_change_append = cf__store_pg_record_change_append,
+    .record_history = cf__store_pg_record_history,
+    .record_history_erase = cf__store_pg_record_history_erase,
+    .record_type_put = cf__store_pg_record_type_put,
+    .record_type_list = cf__store_pg_record_type_list,
+    .trigger_insert = cf__store_pg_trigger_insert,
+    .trigger_list = cf__store_pg_trigger_list,
+    .trigger_delete = cf__store_pg_trigger_delete,
+    .enrollment_insert = cf__store_pg_enrollment_insert,
+    .enrollment_find = cf__store_pg_enrollment_find,
+    .crm_timer_set = cf__store_pg_crm_timer_set,
+    .crm_timers_due = cf__store_pg_crm_timers_due,
+    .crm_timer_next = cf__store_pg_crm_timer_next,
+    .crm_state_get = cf__store_pg_crm_state_get,
+    .crm_state_put = cf__store_pg_crm_state_put,
+    .element_statistics = cf__store_pg_element_statistics,
+    .dashboard = cf__store_pg_dashboard,
     .prune = pg_prune,
 };

@@ -22,6 +22,7 @@
 #include "base/cf_alloc.h"
 #include "base/cf_json.h"
 #include "store/cf_store.h"
+#include "store/store_pack.h"
 #include "store/store_sqlite_int.h"
 
 /* ------------------------------------------------------------ helpers */
@@ -715,32 +716,6 @@ out:
 
 /* ------------------------------------------------------------ personal data in instance history */
 
-/*
- * An event of a pack is [kind, key, dt, element_id, detail, variables] (or, in the first form,
- * [kind, "key", element_id, detail, variables, at]): its detail may be a value, its variables are
- * JSON text in a string. Both are rewritten; nothing else of the event is touched.
- */
-static bool erase_pack(struct json_object *pack, const char *const *vals, size_t nvals, const char *marker,
-                       size_t *count) {
-  size_t before = *count;
-  for (size_t e = 0; json_object_is_type(pack, json_type_array) && e < json_object_array_length(pack); e++) {
-    struct json_object *ev = json_object_array_get_idx(pack, e);
-    if (!ev || !json_object_is_type(ev, json_type_array)) continue;
-    for (size_t k = 2; k < json_object_array_length(ev); k++) {
-      struct json_object *item = json_object_array_get_idx(ev, k);
-      if (!item || !json_object_is_type(item, json_type_string)) continue;
-      const char *s = json_object_get_string(item);
-      size_t c0 = *count;
-      /* Variables are JSON text (values inside its strings); a detail is a plain string. */
-      char *t = *s == '{' || *s == '[' ? cf_json_erase_strings(s, strlen(s), vals, nvals, marker, count)
-                                       : cf_str_erase(s, vals, nvals, marker, count);
-      if (t && *count != c0) json_object_array_put_idx(ev, k, json_object_new_string(t));
-      cf_free(t);
-    }
-  }
-  return *count != before;
-}
-
 int cf__store_sqlite_history_erase(struct cf_store *s, uint64_t instance_key, const char *values, const char *marker,
                                    size_t *replaced, struct cf_error *err) {
   static const char what[] = "erasing values from an instance's history";
@@ -800,7 +775,7 @@ int cf__store_sqlite_history_erase(struct cf_store *s, uint64_t instance_key, co
   for (size_t i = 0; i < nv && vs; i++) vs[i] = json_object_get_string(json_object_array_get_idx(vals, i));
   for (size_t i = 0; i < n && !r; i++) {
     struct json_object *pack = cf_json_parse(texts[i], strlen(texts[i]), &e2);
-    if (pack && erase_pack(pack, vs, nv, marker, &count)) {
+    if (pack && cf__store_pack_erase(pack, vs, nv, marker, &count)) {
       char *text = cf_json_dump(pack);
       if (!text) r = cf_error_set(err, CF_ENOMEM, "%s: out of memory", what);
       else if (sqlite3_bind_int64(upd, 1, ids[i]) || bind_text(upd, 2, text)) r = bind_failed(s, upd, err, what);

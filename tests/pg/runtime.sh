@@ -4,12 +4,10 @@
 # The runtime on the PostgreSQL backend, through the command line, against a
 # server of its own (pg.sh): deploy the order model, start an instance, then
 # lease and complete its jobs, type by type, until the instance completes;
-# every step with --db postgres://... . Fails (not skips) when no server can
-# be started.
-#
-# NEEDSWORK: `crmflow bench --store sqlite --db postgres://...` is not run
-# here: the bench measures the disk's SQLite commit rate beside the database
-# (DB.probe, a file) and so refuses a URL (src/cli/cli_bench_sqlite.c).
+# every step with --db postgres://... ; then `crmflow bench` on the same
+# database (200 instances of the order model, every one completed, the
+# server's raw commit rate measured on a probe table that is dropped after).
+# Fails (not skips) when no server can be started.
 set -euo pipefail
 crmflow=$1
 src=$2
@@ -57,4 +55,21 @@ done
 [ $done_jobs -ge 2 ] || fail "only $done_jobs jobs were completed"
 hist=$("$crmflow" instances show "$key" --db "$url")
 grep -q "INSTANCE_COMPLETED\|ELEMENT_COMPLETED" <<<"$hist" || fail "no history: $hist"
-echo "pg.runtime: instance $key completed through $done_jobs jobs on $url"
+
+# The bench on PostgreSQL: its JSON line says so, every instance ended, none stuck.
+out=$("$crmflow" bench --model "$model" --vars '{"amount": 1500}' --store sqlite --db "$url" --instances 200) ||
+  fail "bench failed: $out"
+for want in '"store": "postgres"' '"durability": "server"' '"instances": 200,' '"completed": 200,' \
+  '"stuck": 0,' '"db_bytes": null' '"raw_commit_probe": "postgres:'; do
+  grep -qF "$want" <<<"$out" || fail "bench: no $want in $out"
+done
+raw=$(grep -o '"raw_durable_commits_per_second": [0-9.]*' <<<"$out" | grep -o '[0-9.]*$')
+awk -v r="$raw" 'BEGIN { exit !(r > 0) }' || fail "bench: no raw commit rate in $out"
+ips=$(grep -o '"instances_per_second": [0-9.]*' <<<"$out" | grep -o '[0-9.]*$')
+awk -v r="$ips" 'BEGIN { exit !(r > 0) }' || fail "bench: no throughput in $out"
+# The database still reads as before the bench.
+# (Read whole first: grep -q stops reading early, and under pipefail the writer's SIGPIPE would fail.)
+listed=$("$crmflow" instances --db "$url" --state completed)
+grep -q "^$key " <<<"$listed" || fail "after the bench: instance $key is gone"
+
+echo "pg.runtime: instance $key completed through $done_jobs jobs, then the bench's 200 ($ips/s) on $url"

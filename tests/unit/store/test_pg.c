@@ -12,8 +12,11 @@
  * The cases from "deployments" on are test_sqlite.c's, copied as they are:
  * both backends must answer alike. Then what only a shared server has: two
  * connections leasing the same jobs (FOR UPDATE SKIP LOCKED: each job once),
- * a lost race on an instance between two connections, and the operations not
- * built yet refusing cleanly.
+ * a lost race on an instance between two connections, and refused calls of
+ * the API's and the CRM's operations leaving the caller's transaction usable.
+ * The principals', CRM rows' and searches' cases are test_pg_auth.c's,
+ * test_pg_crm.c's and test_pg_search.c's (the SQLite programs' own, through
+ * pg_fixture.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,6 +31,7 @@
 #include <libpq-fe.h>
 
 #include "base/cf_alloc.h"
+#include "base/cf_buf.h"
 #include "store/cf_store.h"
 #include "store/store_pg_int.h"
 
@@ -1152,24 +1156,93 @@ static void two_connections_race_on_an_instance(void **state) {
   O->close(b);
 }
 
-/* The operations not built yet say so, and leave the caller's transaction usable. */
-static void unsupported_operations_refuse_cleanly(void **state) {
+/*
+ * A refused call of the principals, the CRM rows or a search leaves the caller's transaction usable
+ * (PostgreSQL aborts a transaction on a failed statement: each call runs in a savepoint, and
+ * conflicts are looked up before the write). Fields json-c takes but PostgreSQL's jsonb does not
+ * (a \u0000) are refused by the statement, as CF_EINVAL.
+ */
+static void refused_calls_leave_the_transaction_usable(void **state) {
   struct cf_error err = {0};
-  struct cf_store *s = open_db("stub", CF_STORE_FAST);
+  struct cf_store *s = open_db("tx", CF_STORE_FAST);
   ok(O->begin(s, &err), &err);
   struct cf_store_user u = {.name = (char *)"ann", .role = (char *)"admin"};
-  assert_int_equal(O->user_put(s, &u, true, &err), CF_EUNSUPPORTED);
-  assert_non_null(strstr(err.msg, "not supported by the PostgreSQL backend yet"));
+  ok(O->user_put(s, &u, true, &err), &err);
+  assert_int_equal(O->user_put(s, &u, true, &err), CF_ECONFLICT);
+  struct cf_store_record r = {.key = 5, .type = (char *)"lead", .version = 1,
+                              .fields = (char *)"{\"a\":\"x\\u0000y\"}"};
+  assert_int_equal(O->record_insert(s, &r, &err), CF_EINVAL);
+  r.fields = (char *)"{\"a\":1}";
+  ok(O->record_insert(s, &r, &err), &err);
+  assert_int_equal(O->record_insert(s, &r, &err), CF_ECONFLICT);
   struct cf_store_result res = {0};
-  struct cf_store_query q = {.entity = CF_STORE_INSTANCES, .limit = 10};
-  assert_int_equal(O->search(s, &q, &res, &err), CF_EUNSUPPORTED);
-  assert_int_equal(O->crm_state_put(s, "x", "1", &err), CF_EUNSUPPORTED);
+  struct cf_store_qcond c = {.field = "nope", .op = CF_STORE_EQ,
+                             .values = &(struct cf_store_qvalue){.num = 1}, .nvalues = 1};
+  struct cf_store_query q = {.entity = CF_STORE_INSTANCES, .conds = &c, .nconds = 1, .limit = 10};
+  assert_int_equal(O->search(s, &q, &res, &err), CF_EINVAL);
+  ok(O->crm_state_put(s, "x", "1", &err), &err);
   struct cf_store_instance i = instance(1, "order");
   ok(O->instance_insert(s, &i, NULL, &err), &err);
   ok(O->commit(s, &err), &err);
   struct cf_store_instance got;
   ok(O->instance_get(s, 1, &got, &err), &err);
   cf_store_instance_release(&got);
+  char *v = NULL;
+  ok(O->crm_state_get(s, "x", &v, &err), &err);
+  assert_string_equal(v, "1");
+  cf_free(v);
+  struct cf_store_record rec;
+  ok(O->record_get(s, "lead", 5, &rec, &err), &err);
+  assert_string_equal(rec.fields, "{\"a\":1}");
+  cf_store_record_release(&rec);
+  q.nconds = 0;
+  ok(O->search(s, &q, &res, &err), &err);
+  assert_int_equal(res.total, 1);
+  cf_store_result_release(&res);
+  O->close(s);
+}
+
+/* The web UI's aggregates (the SQLite backend's answers are checked through the API's tests). */
+static void ui_aggregates(void **state) {
+  struct cf_error err = {0};
+  struct cf_store *s = open_db("ui", CF_STORE_FAST);
+  struct cf_store_instance i = instance(1, "order");
+  struct cf_store_job j = job(10, "mail", 3);
+  j.element_id = (char *)"send";
+  struct cf_store_user_task t = {.key = 20, .element_instance_key = 21, .element_id = (char *)"review",
+                                 .candidate_groups = (char *)"[\"sales\",\"ops\"]",
+                                 .due_date = (char *)"1970-01-01T00:00:05Z", .created_ms = 1000};
+  struct cf_store_user_task late = {.key = 22, .element_instance_key = 23, .element_id = (char *)"check",
+                                    .assignee = (char *)"bob", .candidate_groups = (char *)"[\"sales\"]",
+                                    .due_date = (char *)"1970-01-01T00:00:01", .created_ms = 1000};
+  struct cf_store_user_task tasks[2] = {t, late};
+  struct cf_store_instance_rows rows = {.jobs = &j, .njobs = 1, .tasks = tasks, .ntasks = 2};
+  ok(O->instance_insert(s, &i, &rows, &err), &err);
+  struct cf_store_instance done = instance(2, "order");
+  done.state = CF_STORE_COMPLETED;
+  done.started_ms = 86400000 + 1000;
+  done.ended_ms = 86400000 + 4000;
+  ok(O->instance_insert(s, &done, NULL, &err), &err);
+  struct cf_buf b;
+  cf_buf_init(&b);
+  ok(O->element_statistics(s, 7, &b, &err), &err);
+  assert_string_equal(b.data, "{\"items\":[{\"elementId\":\"check\",\"active\":1,\"incidents\":0},"
+                              "{\"elementId\":\"review\",\"active\":1,\"incidents\":0},"
+                              "{\"elementId\":\"send\",\"active\":1,\"incidents\":0}]}");
+  cf_buf_reset(&b);
+  ok(O->dashboard(s, 0, 86400000 + 5000, &b, &err), &err);
+  assert_string_equal(
+      b.data,
+      "{\"days\":[{\"day\":\"1970-01-01\",\"started\":1,\"completed\":0},"
+      "{\"day\":\"1970-01-02\",\"started\":1,\"completed\":1}],"
+      "\"backlog\":[{\"group\":\"sales\",\"open\":2},{\"group\":\"ops\",\"open\":1}],"
+      "\"slaBreaches\":{\"overdueTasks\":2,\"items\":["
+      "{\"userTaskKey\":\"22\",\"elementId\":\"check\",\"dueDate\":\"1970-01-01T00:00:01\","
+      "\"assignee\":\"bob\",\"candidateGroups\":[\"sales\"],\"processInstanceKey\":\"1\"},"
+      "{\"userTaskKey\":\"20\",\"elementId\":\"review\",\"dueDate\":\"1970-01-01T00:00:05Z\","
+      "\"assignee\":null,\"candidateGroups\":[\"sales\",\"ops\"],\"processInstanceKey\":\"1\"}]},"
+      "\"cycleTime\":[{\"processDefinitionId\":\"order\",\"completed\":1,\"averageMs\":3000}]}");
+  cf_buf_release(&b);
   O->close(s);
 }
 
@@ -1194,7 +1267,8 @@ int main(void) {
       CASE(instance_list_filters_children_by_parent),
       CASE(two_connections_lease_each_job_once),
       CASE(two_connections_race_on_an_instance),
-      CASE(unsupported_operations_refuse_cleanly),
+      CASE(refused_calls_leave_the_transaction_usable),
+      CASE(ui_aggregates),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
