@@ -45,6 +45,7 @@ int cf_cli_group(int argc, char **argv);
 /* CRM records and triggers (shared/contracts.md §7; cli_records.c). */
 int cf_cli_records(int argc, char **argv);
 int cf_cli_triggers(int argc, char **argv);
+int cf_cli_migrate(int argc, char **argv);
 
 /*
  * Reads a whole file (at most max bytes) into a new NUL-terminated buffer

@@ -31,7 +31,8 @@ static void usage(FILE *out) {
         "                                 evaluate unary tests (a decision-table cell) against an input\n"
         "  test [--json] PATH...          run process scenarios (*.scenario.json files or folders)\n"
         "  check [--json] MODEL.bpmn...   validate BPMN models as a deployment would, storing nothing\n"
-        "  bench --model FILE [--instances N] [--vars JSON] [--store memory|sqlite] [--db PATH]\n"
+        "  bench --model FILE [--instances N] [--vars JSON] [--store memory|sqlite|postgres]\n"
+        "        [--db PATH|postgres://...] [--nodes K]\n"
         "                                 run N instances of a model, print throughput and memory (JSON)\n"
         "\n"
         "operations on the embedded database (each takes --db PATH, default ./crmflow.db or\n"
@@ -79,6 +80,9 @@ static void usage(FILE *out) {
         "                                 export CSV: recordKey, the fields, createdAt, updatedAt\n"
         "  triggers add FILE.json | triggers list | triggers delete KEY\n"
         "                                 start processes when records are created, updated, deleted\n"
+        "  migrate --from sqlite:PATH --to postgres://USER@HOST/DB\n"
+        "                                 copy a whole database (running instances too) to an empty\n"
+        "                                 one, and check the counts\n"
         "\n"
         "  version                        print the version\n"
         "  help                           print this help\n",
@@ -122,6 +126,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "group")) return cf_cli_group(argc - 2, argv + 2);
   if (!strcmp(cmd, "records")) return cf_cli_records(argc - 2, argv + 2);
   if (!strcmp(cmd, "triggers")) return cf_cli_triggers(argc - 2, argv + 2);
+  if (!strcmp(cmd, "migrate")) return cf_cli_migrate(argc - 2, argv + 2);
   cf_cli_errorf("unknown command '%s' (try 'crmflow help')", cmd);
   return 2;
 }
