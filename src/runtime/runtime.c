@@ -795,9 +795,14 @@ static int run_op(struct cf_runtime *rt, cf_runtime_op_fn fn, void *arg, struct 
         }
       } else {
         rc = rt->ops->op_end(rt->st, true, err);
-        if (rc) {
+        if (rc == CF_EIO) {
           rt->batch_dead = true;
           undo(rt, rt->batch_first_op);
+        } else if (rc) {
+          /* A write sent with the end was refused: the store undid the operation alone. A lost
+           * race on an instance's row version (CF_ECONFLICT) runs it again, reloaded. */
+          undo(rt, rt->op_id);
+          if (rc == CF_ECONFLICT) rt->conflict = true;
         } else {
           stats_add(&rt->st_batch, &rt->st_op);
         }
