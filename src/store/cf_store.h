@@ -435,6 +435,11 @@ struct cf_store_ops {
    * only when someone else wrote. */
   int (*others_wrote)(struct cf_store *s, bool *wrote, struct cf_error *err);
   int (*op_end)(struct cf_store *s, bool keep, struct cf_error *err);
+  /* May be NULL (never). After a call or an op_end that failed inside a batch: true when it lost a
+   * lock wait to another transaction (another node's batch) while this transaction holds locks of
+   * kept operations, so the failed operation can only succeed once this transaction ends: the
+   * caller commits what it holds and runs the operation again in a new transaction. */
+  bool (*must_end)(struct cf_store *s);
 
   /* Reserves n keys (a block, unique across every node): *first .. *first + n - 1. */
   int (*reserve_keys)(struct cf_store *s, uint64_t n, uint64_t *first, struct cf_error *err);

@@ -234,26 +234,21 @@ static const char *const migrations[] = {
   X(JOBS_DROP, "DELETE FROM jobs WHERE instance_key = $1 AND key <> ALL($2::bigint[])")            \
   /* A job that stays keeps its lease unless the engine recorded a failure or a */                 \
   /* retry (retries, state or available_ms changed): that attempt is over. */                      \
-  X(JOB_UPSERT, "INSERT INTO jobs(" JOB_COLS ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)"   \
-                " ON CONFLICT (key) DO UPDATE SET element_id = EXCLUDED.element_id,"               \
-                " type = EXCLUDED.type, headers = EXCLUDED.headers,"                               \
-                " error_message = EXCLUDED.error_message,"                                         \
-                " worker = CASE WHEN jobs.retries = EXCLUDED.retries"                              \
-                "   AND jobs.state = EXCLUDED.state AND jobs.available_ms = EXCLUDED.available_ms" \
-                "   THEN jobs.worker ELSE EXCLUDED.worker END,"                                    \
-                " lease_until_ms = CASE WHEN jobs.retries = EXCLUDED.retries"                      \
-                "   AND jobs.state = EXCLUDED.state AND jobs.available_ms = EXCLUDED.available_ms" \
-                "   THEN jobs.lease_until_ms ELSE EXCLUDED.lease_until_ms END,"                    \
-                " retries = EXCLUDED.retries, state = EXCLUDED.state,"                             \
-                " available_ms = EXCLUDED.available_ms"                                            \
-                /* A job that did not change is not written again. */                            \
-                " WHERE jobs.element_id IS DISTINCT FROM EXCLUDED.element_id"                      \
-                "   OR jobs.type IS DISTINCT FROM EXCLUDED.type"                                   \
-                "   OR jobs.headers IS DISTINCT FROM EXCLUDED.headers"                             \
-                "   OR jobs.error_message IS DISTINCT FROM EXCLUDED.error_message"                 \
-                "   OR jobs.retries IS DISTINCT FROM EXCLUDED.retries"                             \
-                "   OR jobs.state IS DISTINCT FROM EXCLUDED.state"                                 \
-                "   OR jobs.available_ms IS DISTINCT FROM EXCLUDED.available_ms")                  \
+  /* A job row that stays is updated only when it changed, so one that did not is never locked  \
+   * (another node may hold its lease: an upsert would wait for that node's batch, or deadlock  \
+   * with it); a new one is inserted. */                                                         \
+  X(JOB_UPDATE, "UPDATE jobs SET element_id = $2, type = $3, headers = $9, error_message = $10,"   \
+                " worker = CASE WHEN retries = $4 AND state = $5 AND available_ms = $6"            \
+                "   THEN worker ELSE $7 END,"                                                      \
+                " lease_until_ms = CASE WHEN retries = $4 AND state = $5 AND available_ms = $6"    \
+                "   THEN lease_until_ms ELSE $8 END,"                                              \
+                " retries = $4, state = $5, available_ms = $6"                                     \
+                " WHERE key = $1 AND (element_id IS DISTINCT FROM $2 OR type IS DISTINCT FROM $3"  \
+                "   OR headers IS DISTINCT FROM $9 OR error_message IS DISTINCT FROM $10"          \
+                "   OR retries IS DISTINCT FROM $4 OR state IS DISTINCT FROM $5"                   \
+                "   OR available_ms IS DISTINCT FROM $6)")                                         \
+  X(JOB_INSERT_NEW, "INSERT INTO jobs(" JOB_COLS ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)" \
+                    " ON CONFLICT (key) DO NOTHING")                                               \
   X(TASKS_DELETE_OPEN, "DELETE FROM user_tasks WHERE instance_key = $1 AND state = 0")             \
   X(TIMERS_DELETE_ALL, "DELETE FROM timers WHERE instance_key = $1 AND instance_key <> 0")         \
   X(SUBS_DELETE_ALL, "DELETE FROM subscriptions WHERE instance_key = $1")                          \
@@ -350,6 +345,16 @@ static const char *const stmt_name[] = {
 #undef STMT_NAME
 };
 
+/*
+ * How long a statement of a transaction that holds the locks of kept
+ * operations waits for a row another node's batch holds, before it gives up
+ * (lock_timeout) so that the caller commits what it holds and tries again
+ * (must_end): two batches waiting for each other would otherwise wait for
+ * PostgreSQL's deadlock detection (a second), and a long wait holds up
+ * every node waiting on this one's locks.
+ */
+#define LOCK_WAIT_SQL "SET LOCAL lock_timeout = '50ms'"
+
 /* Statements in the pipeline before it is synced (each result is a few bytes). */
 #define PIPE_MAX 256
 
@@ -371,6 +376,13 @@ struct cf_store {
    * reads every answer at once (pipe_sync).
    */
   bool pipe;                 /* the connection is in pipeline mode */
+  /* Lock waits between nodes (see pg_op_begin): */
+  size_t kept_ops;           /* operations kept in the open transaction */
+  bool short_wait;           /* lock_timeout is short (LOCK_WAIT_SQL) in the open transaction */
+  bool lock_lost;            /* a statement of the transaction lost a lock wait (must_end) */
+  /* The last kept operation's savepoint is released with the next operation's first statements
+   * (not with its own end: a guarded update found stale at the end must still be undone). */
+  bool release_pending;
   size_t npend;              /* statements sent whose results are unread */
   struct pend {
     const char *what;        /* for the message if it failed */
@@ -420,9 +432,11 @@ static int pg_fail(struct cf_store *s, const PGresult *res, struct cf_error *err
   if (!strcmp(state, "23505") || !strcmp(state, "23P01"))
     return cf_error_set(err, CF_ECONFLICT, "%s: %s%s%s", what, msg, detail ? ": " : "",
                         detail ? detail : "");
-  if (!strcmp(state, "40001") || !strcmp(state, "40P01") || !strcmp(state, "55P03"))
+  if (!strcmp(state, "40001") || !strcmp(state, "40P01") || !strcmp(state, "55P03")) {
+    s->lock_lost = true;
     return cf_error_set(err, CF_ECONFLICT, "%s: a concurrent transaction won (%s): retry", what,
                         msg);
+  }
   if (!strcmp(state, "53100"))
     return cf_error_set(err, CF_EIO,
                         "%s: the disk of the %s is full (%s; free space, then retry); nothing of"
@@ -1046,7 +1060,16 @@ int cf__store_pg_fail(struct cf_store *s, const PGresult *res, struct cf_error *
   return pg_fail(s, res, err, what);
 }
 
+/* A new transaction, or none: no operation kept, the server's lock_timeout. */
+static void tx_reset(struct cf_store *s) {
+  s->release_pending = false;
+  s->kept_ops = 0;
+  s->short_wait = false;
+  s->lock_lost = false;
+}
+
 static int pg_begin(struct cf_store *s, struct cf_error *err) {
+  tx_reset(s);
   if (readonly(s)) return refuse_readonly(s, err, "begin");
   if (in_tx(s)) return cf_error_set(err, CF_EINVAL, "begin: a transaction is already open");
   return exec_sql(s, "BEGIN", err, "begin");
@@ -1054,12 +1077,14 @@ static int pg_begin(struct cf_store *s, struct cf_error *err) {
 
 static void pg_rollback(struct cf_store *s) {
   s->op_open = false;
+  tx_reset(s);
   if (in_tx(s)) exec_sql(s, "ROLLBACK", NULL, "rollback");
 }
 
 /* A failed commit rolls back: nothing of the transaction is stored. */
 static int pg_commit(struct cf_store *s, struct cf_error *err) {
   s->op_open = false;
+  tx_reset(s);
   if (s->pipe) {
     int r = pipe_flush(s, err);
     if (r) {
@@ -1148,8 +1173,22 @@ static int pg_others_wrote(struct cf_store *s, bool *wrote, struct cf_error *err
 static int pg_op_begin(struct cf_store *s, struct cf_error *err) {
   if (!in_tx(s)) return cf_error_set(err, CF_EINVAL, "an operation needs an open transaction");
   if (s->op_open) return cf_error_set(err, CF_EINVAL, "an operation is already open");
+  s->lock_lost = false;
+  int r = CF_OK;
+  if (s->release_pending) {
+    if ((r = pipe_send_sql(s, "RELEASE SAVEPOINT cf_op", err, "starting an operation"))) return r;
+    s->release_pending = false;
+  }
+  /* Once the transaction holds kept operations' locks, a lock wait is short (50 ms, LOCK_WAIT_SQL); the
+   * first operation waits as long as it takes (it holds nothing another node can wait for). SET
+   * LOCAL before the savepoint: undoing the operation does not undo it. */
+  if (s->kept_ops > 0 && !s->short_wait) {
+    r = pipe_send_sql(s, LOCK_WAIT_SQL, err, "starting an operation");
+    if (r) return r;
+    s->short_wait = true;
+  }
   /* Sent with the operation's first statement whose answer is read. */
-  int r = pipe_send_sql(s, "SAVEPOINT cf_op", err, "starting an operation");
+  r = pipe_send_sql(s, "SAVEPOINT cf_op", err, "starting an operation");
   if (r == CF_OK) s->op_open = true;
   return r;
 }
@@ -1164,11 +1203,13 @@ static int pg_op_end(struct cf_store *s, bool keep, struct cf_error *err) {
   s->op_open = false;
   int r = CF_OK;
   if (keep && s->pipe) {
-    /* The usual end: the operation's deferred writes and the release, in one round trip. */
-    if ((r = pipe_send_sql(s, "RELEASE SAVEPOINT cf_op", err, "ending an operation")) == CF_OK &&
-        (r = pipe_sync(s, NULL, err)) == CF_OK)
+    /* The usual end: the operation's deferred writes, in one round trip (the release goes later). */
+    if ((r = pipe_sync(s, NULL, err)) == CF_OK) {
+      s->release_pending = true;
+      s->kept_ops++;
       return CF_OK;
-    keep = false; /* a write failed (err says which) and the release did not run: undone below */
+    }
+    keep = false; /* a write failed or a guarded update found its row changed (err says which): undone below */
   } else if (s->pipe) {
     pipe_sync(s, NULL, NULL); /* undone anyway: what its writes answered does not matter */
   }
@@ -1181,12 +1222,21 @@ static int pg_op_end(struct cf_store *s, bool keep, struct cf_error *err) {
     r = cf_error_set(err, CF_EINVAL,
                      "ending an operation: a call inside it failed, so it cannot be kept (undone)");
   }
+  if (keep) {
+    s->release_pending = true;
+    s->kept_ops++;
+    return CF_OK;
+  }
   struct cf_error e2;
   cf_error_clear(&e2);
-  if (exec_sql(s, keep ? "RELEASE SAVEPOINT cf_op" : "ROLLBACK TO SAVEPOINT cf_op; RELEASE SAVEPOINT cf_op",
-               &e2, keep ? "ending an operation" : "undoing an operation"))
+  if (exec_sql(s, "ROLLBACK TO SAVEPOINT cf_op; RELEASE SAVEPOINT cf_op", &e2, "undoing an operation"))
     return cf_error_set(err, CF_EIO, "%s: the transaction cannot go on", e2.msg);
   return r;
+}
+
+/* After a failed call or operation: whether it lost a lock wait (or a deadlock) to another transaction. */
+static bool pg_must_end(struct cf_store *s) {
+  return s->lock_lost && s->kept_ops > 0;
 }
 
 /* ------------------------------------------------------------ open, migrate, close */
@@ -1552,6 +1602,12 @@ static bool key_array(struct cf_buf *b, const uint64_t *keys, size_t n, size_t s
   return !b->oom;
 }
 
+static bool known_key(const uint64_t *keys, size_t n, uint64_t key) {
+  for (size_t i = 0; i < n; i++)
+    if (keys[i] == key) return true;
+  return false;
+}
+
 /*
  * Writes the side rows of instance ikey. fresh: the instance is new, so
  * there is nothing to replace. Jobs are upserted (a job that stays keeps its
@@ -1602,7 +1658,24 @@ static int rows_write(struct cf_store *s, uint64_t ikey, const struct cf_store_i
     cf__pg_i64(&p, j->worker ? j->lease_until_ms : 0);
     cf__pg_text(&p, j->headers);
     cf__pg_text(&p, j->error_message);
-    if ((r = defer_st(s, ST_JOB_UPSERT, &p, err, what))) return r;
+    if (!fresh) {
+      struct cf__pg_params u = {0};
+      cf__pg_key(&u, j->key);
+      cf__pg_text(&u, j->element_id ? j->element_id : "");
+      cf__pg_text(&u, j->type ? j->type : "");
+      cf__pg_i64(&u, j->retries);
+      cf__pg_i64(&u, j->state);
+      cf__pg_i64(&u, j->available_ms);
+      cf__pg_text(&u, j->worker);
+      cf__pg_i64(&u, j->worker ? j->lease_until_ms : 0);
+      cf__pg_text(&u, j->headers);
+      cf__pg_text(&u, j->error_message);
+      if ((r = defer_st(s, ST_JOB_UPDATE, &u, err, what))) return r;
+      /* A job known to be stored already is not inserted: the insert's key check would wait for a
+       * node whose batch holds the row's lease. */
+      if (rows->prior_jobs_known && known_key(rows->prior_jobs, rows->nprior_jobs, j->key)) continue;
+    }
+    if ((r = defer_st(s, ST_JOB_INSERT_NEW, &p, err, what))) return r;
   }
   for (size_t i = 0; i < rows->ntasks; i++) {
     const struct cf_store_user_task *t = &rows->tasks[i];
@@ -2178,6 +2251,7 @@ const struct cf_store_ops cf_store_pg = {
     .op_begin = pg_op_begin,
     .others_wrote = pg_others_wrote,
     .op_end = pg_op_end,
+    .must_end = pg_must_end,
     .reserve_keys = pg_reserve_keys,
     .definition_find_checksum = pg_definition_find_checksum,
     .definition_insert = pg_definition_insert,

@@ -1148,6 +1148,52 @@ static void keys_reserved_in_a_batch_do_not_wait_for_another_batch(void **state)
   O->close(b);
 }
 
+/*
+ * Two nodes' batches, each holding a kept operation's lock: an operation of the first that needs
+ * the row the second holds gives up after a short wait (instead of waiting for the other batch,
+ * or for PostgreSQL's deadlock detection if the other waits back), is undone alone, and must_end
+ * says to commit what the batch holds and run it again; after the commit the other batch goes on.
+ */
+static void a_lost_lock_wait_ends_the_batch_not_the_operations_before(void **state) {
+  struct cf_error err = {0};
+  struct cf_store *a = open_db("a", CF_STORE_FAST), *b = open_db("b", CF_STORE_FAST);
+  struct cf_store_instance x = instance(100, "order"), y = instance(200, "order");
+  ok(O->instance_insert(a, &x, NULL, &err), &err);
+  ok(O->instance_insert(a, &y, NULL, &err), &err);
+  ok(O->begin(a, &err), &err);
+  ok(O->op_begin(a, &err), &err);
+  x.variables = (char *)"{\"by\":\"a\"}";
+  ok(O->instance_update(a, &x, 1, NULL, &err), &err);
+  ok(O->op_end(a, true, &err), &err);
+  assert_false(O->must_end(a));
+  ok(O->begin(b, &err), &err);
+  ok(O->op_begin(b, &err), &err);
+  y.variables = (char *)"{\"by\":\"b\"}";
+  ok(O->instance_update(b, &y, 1, NULL, &err), &err);
+  ok(O->op_end(b, true, &err), &err);
+  /* a wants y, which b's batch holds. */
+  ok(O->op_begin(a, &err), &err);
+  y.variables = (char *)"{\"by\":\"a\"}";
+  int rc = O->instance_update(a, &y, 1, NULL, &err);
+  if (rc == CF_OK) rc = O->op_end(a, true, &err);
+  else ok(O->op_end(a, false, &err), &err);
+  assert_int_equal(rc, CF_ECONFLICT);
+  assert_non_null(strstr(err.msg, "lock timeout"));
+  assert_true(O->must_end(a));
+  ok(O->commit(a, &err), &err); /* what a kept stands */
+  ok(O->commit(b, &err), &err);
+  struct cf_store_instance got;
+  ok(O->instance_get(b, 100, &got, &err), &err);
+  assert_string_equal(got.variables, "{\"by\":\"a\"}");
+  cf_store_instance_release(&got);
+  ok(O->instance_get(a, 200, &got, &err), &err);
+  assert_string_equal(got.variables, "{\"by\":\"b\"}");
+  assert_int_equal(got.row_version, 2);
+  cf_store_instance_release(&got);
+  O->close(a);
+  O->close(b);
+}
+
 /* Two connections update one instance from the same version: one wins, the other is told, nothing is applied twice. */
 static void two_connections_race_on_an_instance(void **state) {
   struct cf_error err = {0};
@@ -1297,6 +1343,7 @@ int main(void) {
       CASE(two_connections_lease_each_job_once),
       CASE(two_connections_race_on_an_instance),
       CASE(keys_reserved_in_a_batch_do_not_wait_for_another_batch),
+      CASE(a_lost_lock_wait_ends_the_batch_not_the_operations_before),
       CASE(refused_calls_leave_the_transaction_usable),
       CASE(ui_aggregates),
   };
