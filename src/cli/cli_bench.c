@@ -57,7 +57,7 @@
 #include "engine/cf_engine.h"
 
 int cf__cli_bench_sqlite(const char *model_path, const char *process_id, long instances, long inflight,
-                         const struct cf_feel_value *vars, const char *db);
+                         const struct cf_feel_value *vars, const char *db, unsigned nodes);
 
 #define DEFAULT_INSTANCES 10000L
 #define DEFAULT_INFLIGHT 1000L
@@ -70,12 +70,17 @@ int cf__cli_bench_sqlite(const char *model_path, const char *process_id, long in
 
 static const char usage_text[] =
     "usage: crmflow bench --model FILE.bpmn [--instances N] [--vars JSON]\n"
-    "                     [--store memory|sqlite] [--db PATH] [--process ID] [--inflight M]\n"
+    "                     [--store memory|sqlite|postgres] [--db PATH|postgres://...]\n"
+    "                     [--nodes K] [--process ID] [--inflight M]\n"
     "\n"
     "Runs N instances (default 10000) of the model's executable process to completion, one\n"
     "at a time, completing every job and user task at once with no variables, then M\n"
     "instances (default 1000; 0 skips) interleaved to measure the memory of an in-flight\n"
-    "instance. Prints one JSON line. Exit 1 if an instance got stuck.\n";
+    "instance. Prints one JSON line. Exit 1 if an instance got stuck.\n"
+    "\n"
+    "--store sqlite (or --db PATH) runs them through the durable runtime, up to M in flight,\n"
+    "one batch per round; --db postgres://... on PostgreSQL, and --nodes K there plays K\n"
+    "nodes (processes) on the one database.\n";
 
 /* ------------------------------------------------------------- state */
 
@@ -456,8 +461,8 @@ static bool parse_count(const char *opt, const char *text, long min, long max, l
 
 int cf_cli_bench(int argc, char **argv) {
   const char *model_path = NULL, *vars_text = NULL, *store = "memory", *db = NULL, *process_id = NULL;
-  long instances = DEFAULT_INSTANCES, inflight = DEFAULT_INFLIGHT;
-  bool inflight_set = false;
+  long instances = DEFAULT_INSTANCES, inflight = DEFAULT_INFLIGHT, nodes = 0;
+  bool inflight_set = false, store_set = false;
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -466,7 +471,7 @@ int cf_cli_bench(int argc, char **argv) {
     }
     bool takes = !strcmp(a, "--model") || !strcmp(a, "--instances") || !strcmp(a, "--vars") ||
                  !strcmp(a, "--store") || !strcmp(a, "--db") || !strcmp(a, "--process") ||
-                 !strcmp(a, "--inflight");
+                 !strcmp(a, "--inflight") || !strcmp(a, "--nodes");
     if (!takes) {
       fprintf(stderr, "crmflow bench: unknown argument '%s'\n%s", a, usage_text);
       return 2;
@@ -478,11 +483,13 @@ int cf_cli_bench(int argc, char **argv) {
     const char *v = argv[++i];
     if (!strcmp(a, "--model")) model_path = v;
     else if (!strcmp(a, "--vars")) vars_text = v;
-    else if (!strcmp(a, "--store")) store = v;
+    else if (!strcmp(a, "--store")) store = v, store_set = true;
     else if (!strcmp(a, "--db")) db = v;
     else if (!strcmp(a, "--process")) process_id = v;
     else if (!strcmp(a, "--instances")) {
       if (!parse_count(a, v, 1, MAX_INSTANCES, &instances)) return 2;
+    } else if (!strcmp(a, "--nodes")) {
+      if (!parse_count(a, v, 1, 16, &nodes)) return 2;
     } else if (!parse_count(a, v, 0, MAX_INFLIGHT, &inflight)) {
       return 2;
     } else {
@@ -493,20 +500,31 @@ int cf_cli_bench(int argc, char **argv) {
     fprintf(stderr, "crmflow bench: --model FILE is required\n%s", usage_text);
     return 2;
   }
-  if (strcmp(store, "memory") && strcmp(store, "sqlite")) {
-    fprintf(stderr, "crmflow bench: --store is memory or sqlite, not '%s'\n", store);
+  bool pg_url = db && (!strncmp(db, "postgres://", 11) || !strncmp(db, "postgresql://", 13));
+  /* --db alone says which durable store: a file is SQLite, a URL PostgreSQL. */
+  if (db && !store_set) store = pg_url ? "postgres" : "sqlite";
+  if (strcmp(store, "memory") && strcmp(store, "sqlite") && strcmp(store, "postgres")) {
+    fprintf(stderr, "crmflow bench: --store is memory, sqlite or postgres, not '%s'\n", store);
     return 2;
   }
-  if (db && strcmp(store, "sqlite")) {
-    fprintf(stderr, "crmflow bench: --db goes with --store sqlite\n");
+  if (!strcmp(store, "postgres") && !pg_url) {
+    fprintf(stderr, "crmflow bench: --store postgres needs --db postgres://USER@HOST/DBNAME\n");
     return 2;
   }
-  if (!strcmp(store, "sqlite")) {
+  if (db && !strcmp(store, "memory")) {
+    fprintf(stderr, "crmflow bench: --db goes with --store sqlite or postgres\n");
+    return 2;
+  }
+  if (nodes && !pg_url) {
+    fprintf(stderr, "crmflow bench: --nodes needs --db postgres://... (the nodes share one PostgreSQL database)\n");
+    return 2;
+  }
+  if (strcmp(store, "memory")) {
     struct cf_feel_value vars;
     int st = parse_vars(vars_text, &vars);
     if (st) return st;
     st = cf__cli_bench_sqlite(model_path, process_id, instances, inflight_set ? inflight : 1000,
-                              vars.type == CF_FEEL_CONTEXT ? &vars : NULL, db);
+                              vars.type == CF_FEEL_CONTEXT ? &vars : NULL, db, (unsigned)nodes);
     cf_feel_value_release(&vars);
     return st;
   }

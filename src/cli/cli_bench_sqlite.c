@@ -26,13 +26,26 @@
  * before the run; db_bytes is null (the server's files are not the bench's
  * to read). The database may hold crmflow data already: the model is
  * deployed (again) and the bench's instances are started beside the rest.
+ *
+ * --nodes N (PostgreSQL) plays N crmflow nodes on one database: N processes,
+ * each with its own connection and its own batches (group commit per node),
+ * started together once all are connected. Each starts its share of the
+ * instances, keeping the instances in flight (all nodes together) under
+ * --inflight; jobs are leased by whichever node asks first (FOR UPDATE SKIP
+ * LOCKED, as serve nodes lease them), so an instance started on one node
+ * moves on wherever its jobs are taken; user tasks are shared out by key.
+ * The clock runs from the start signal until the last node has seen every
+ * instance end; the counts are the sums over the nodes.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -81,10 +94,297 @@ static long file_size(const char *path) {
   return stat(path, &st) ? 0 : (long)st.st_size;
 }
 
+/* ------------------------------------------------------------ one round */
+
+/* What a round needs. */
+struct round {
+  struct cf_runtime *rt;
+  const struct cf_store_ops *ops;
+  struct cf_store *st;
+  const char *pid;
+  const struct cf_feel_value *vars;
+  const char **types;
+  size_t ntypes;
+  long fetch;           /* jobs leased per type, user tasks read, per round */
+  unsigned node, nodes; /* user tasks: this node completes those whose key % nodes == node */
+};
+
+/*
+ * One round, one batch (one durable commit): starts `starts` instances, then
+ * completes every job of the model's types it can lease and every open user
+ * task of its share, with no variables. *moved: the commands that went
+ * through. Says what failed on stderr and returns 1.
+ */
+static int round_run(struct round *c, long starts, size_t *moved) {
+  struct cf_error err;
+  cf_error_clear(&err);
+  *moved = 0;
+  if (cf_runtime_batch_begin(c->rt, &err)) {
+    fprintf(stderr, "crmflow bench: %s\n", err.msg);
+    return 1;
+  }
+  size_t in_batch = 0;
+  for (long i = 0; i < starts; i++) {
+    if (cf_runtime_start(c->rt, c->pid, 0, c->vars, NULL, NULL, &err)) {
+      fprintf(stderr, "crmflow bench: start refused: %s\n", err.msg);
+      cf_runtime_batch_rollback(c->rt);
+      return 1;
+    }
+    ++*moved;
+    if (batch_tick(c->rt, &in_batch, &err)) goto commit_failed;
+  }
+  for (size_t t = 0; t < c->ntypes; t++) {
+    struct cf_runtime_job *jobs = NULL;
+    size_t n = 0;
+    if (cf_runtime_jobs_activate(c->rt, c->types[t], (size_t)c->fetch, "bench", 300000, &jobs, &n, &err)) {
+      fprintf(stderr, "crmflow bench: activating %s: %s\n", c->types[t], err.msg);
+      cf_runtime_batch_rollback(c->rt);
+      return 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+      if (cf_runtime_job_complete(c->rt, jobs[i].job.key, "bench", NULL, &err) == CF_OK) ++*moved;
+      if (batch_tick(c->rt, &in_batch, &err)) {
+        cf_runtime_jobs_release(jobs, n);
+        goto commit_failed;
+      }
+    }
+    cf_runtime_jobs_release(jobs, n);
+  }
+  struct cf_store_task_filter tf = {.limit = (size_t)c->fetch};
+  struct cf_store_user_task *tasks = NULL;
+  size_t nt = 0;
+  if (c->ops->task_list(c->st, &tf, &tasks, &nt, &err) == CF_OK) {
+    for (size_t i = 0; i < nt; i++) {
+      bool mine = c->nodes < 2 || tasks[i].key % c->nodes == c->node;
+      if (mine && cf_runtime_task_complete(c->rt, tasks[i].key, NULL, &err) == CF_OK) ++*moved;
+      cf_store_user_task_release(&tasks[i]);
+      if (mine && batch_tick(c->rt, &in_batch, &err)) {
+        for (size_t k = i + 1; k < nt; k++) cf_store_user_task_release(&tasks[k]);
+        cf_free(tasks);
+        goto commit_failed;
+      }
+    }
+    cf_free(tasks);
+  }
+  if (cf_runtime_batch_commit(c->rt, &err)) {
+  commit_failed:
+    fprintf(stderr, "crmflow bench: commit: %s\n", err.msg);
+    cf_runtime_batch_rollback(c->rt);
+    return 1;
+  }
+  return 0;
+}
+
+/* The counts the JSON line gives, of one run or summed over the nodes. */
+struct tally {
+  long started, ended; /* instances */
+  uint64_t jobs, tasks, operations, commits;
+  long rss_kb;
+  int status; /* 0, 1 failed, 2 stuck */
+};
+
+static void tally_since(struct tally *t, const struct cf_runtime_stats *s0, const struct cf_runtime_stats *s) {
+  t->ended = (long)((s->instances_completed + s->instances_terminated) - (s0->instances_completed + s0->instances_terminated));
+  t->jobs = s->jobs_completed - s0->jobs_completed;
+  t->tasks = s->user_tasks_completed - s0->user_tasks_completed;
+  t->operations = s->operations - s0->operations;
+  t->commits = s->commits - s0->commits;
+}
+
+/* ------------------------------------------------------------ several nodes */
+
+#define MAX_NODES 16
+#define STUCK_SECONDS 10.0
+
+static long sum_field(struct tally *slots, unsigned n, bool ended) {
+  long t = 0;
+  for (unsigned i = 0; i < n; i++)
+    t += ended ? __atomic_load_n(&slots[i].ended, __ATOMIC_RELAXED) : __atomic_load_n(&slots[i].started, __ATOMIC_RELAXED);
+  return t;
+}
+
+/*
+ * One node, in a process of its own: connects, says so on ready_fd ('r', or
+ * 'x' when it cannot), waits for go_fd to close, then runs rounds until every
+ * instance of every node has ended. Its counts go to slots[node] (shared).
+ */
+static int node_run(const char *db, const struct round *proto, long share, long total, long inflight,
+                    struct tally *slots, int ready_fd, int go_fd) {
+  struct round c = *proto;
+  struct tally *me = &slots[c.node];
+  struct cf_error err;
+  cf_error_clear(&err);
+  struct cf_runtime_opts o = {.db = db, .actor = "bench", .cache_instances = (size_t)inflight * 2};
+  char ready = 'r', go;
+  if (cf_runtime_open(&o, &c.rt, &err)) {
+    fprintf(stderr, "crmflow bench: node %u: %s\n", c.node + 1, err.msg);
+    ready = 'x';
+  }
+  if (write(ready_fd, &ready, 1) != 1 || ready != 'r') {
+    cf_runtime_close(c.rt);
+    return 1;
+  }
+  while (read(go_fd, &go, 1) < 0 && errno == EINTR) {
+  }
+  cf_runtime_store(c.rt, &c.ops, &c.st);
+  struct cf_runtime_stats s0, s;
+  cf_runtime_stats(c.rt, &s0);
+  long started = 0, seen = -1;
+  double moved_at = now_seconds();
+  int status = 1;
+  for (;;) {
+    long ended_all = sum_field(slots, c.nodes, true), started_all = sum_field(slots, c.nodes, false);
+    if (started == share && ended_all >= total) {
+      status = 0;
+      break;
+    }
+    /* The window is shared: each node fills its part of what is free. */
+    long room = (inflight - (started_all - ended_all)) / (long)c.nodes;
+    long starts = share - started < room ? share - started : room;
+    if (starts < 0) starts = 0;
+    size_t moved;
+    if (round_run(&c, starts, &moved)) break;
+    started += starts;
+    cf_runtime_stats(c.rt, &s);
+    tally_since(me, &s0, &s);
+    __atomic_store_n(&me->started, started, __ATOMIC_RELAXED);
+    long progress = sum_field(slots, c.nodes, true) + sum_field(slots, c.nodes, false);
+    double t = now_seconds();
+    if (progress != seen) {
+      seen = progress;
+      moved_at = t;
+    } else if (t - moved_at > STUCK_SECONDS) {
+      fprintf(stderr, "crmflow bench: node %u: no instance moved for %.0f s (an incident, a timer, a message, or a job type the bench does not know)\n",
+              c.node + 1, STUCK_SECONDS);
+      status = 2;
+      break;
+    }
+    if (!moved) usleep(2000); /* the others hold the work: do not spin */
+  }
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  me->rss_kb = ru.ru_maxrss;
+  me->status = status;
+  cf_runtime_close(c.rt);
+  return status;
+}
+
+/*
+ * Runs `nodes` node processes and waits for them. *seconds: from the start
+ * signal to the last node's end; *sum: their counts summed (rss: the
+ * largest); tenths as in the single-process run.
+ */
+static int nodes_run(unsigned nodes, const char *db, const struct round *proto, long instances, long inflight,
+                     double *seconds, struct tally *sum, double *tenth_rate, int *ntenths) {
+  struct tally *slots = mmap(NULL, sizeof *slots * nodes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (slots == MAP_FAILED) {
+    fprintf(stderr, "crmflow bench: shared memory for the nodes: %s\n", strerror(errno));
+    return 1;
+  }
+  memset(slots, 0, sizeof *slots * nodes);
+  int ready[2], go[2];
+  if (pipe(ready) || pipe(go)) {
+    fprintf(stderr, "crmflow bench: pipe: %s\n", strerror(errno));
+    munmap(slots, sizeof *slots * nodes);
+    return 1;
+  }
+  pid_t kids[MAX_NODES];
+  unsigned nkids = 0;
+  fflush(stdout);
+  fflush(stderr);
+  for (unsigned i = 0; i < nodes; i++) {
+    pid_t k = fork();
+    if (k < 0) {
+      fprintf(stderr, "crmflow bench: fork: %s\n", strerror(errno));
+      break;
+    }
+    if (k == 0) {
+      close(ready[0]);
+      close(go[1]);
+      struct round c = *proto;
+      c.node = i;
+      c.nodes = nodes;
+      long share = instances / nodes + ((long)i < instances % nodes ? 1 : 0);
+      _exit(node_run(db, &c, share, instances, inflight, slots, ready[1], go[0]));
+    }
+    kids[nkids++] = k;
+  }
+  close(ready[1]);
+  close(go[0]);
+  int status = nkids == nodes ? 0 : 1;
+  for (unsigned i = 0; i < nkids && status == 0; i++) {
+    char c = 0;
+    ssize_t got;
+    while ((got = read(ready[0], &c, 1)) < 0 && errno == EINTR) {
+    }
+    if (got != 1 || c != 'r') status = 1;
+  }
+  close(ready[0]);
+  if (status)
+    for (unsigned i = 0; i < nkids; i++) kill(kids[i], SIGTERM);
+  double t0 = now_seconds(), tprev = t0, last_shown = 0;
+  close(go[1]); /* go */
+  bool tty = isatty(STDERR_FILENO);
+  long next_tenth = instances / 10 > 0 ? instances / 10 : 1, prev_done = 0;
+  unsigned running = nkids;
+  while (running > 0) {
+    int ws;
+    pid_t k = waitpid(-1, &ws, WNOHANG);
+    if (k > 0) {
+      running--;
+      if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0) status = status ? status : (WIFEXITED(ws) ? WEXITSTATUS(ws) : 1);
+      continue;
+    }
+    if (k < 0 && errno != EINTR) break;
+    long done = sum_field(slots, nodes, true);
+    double t = now_seconds();
+    if (done >= next_tenth && *ntenths < 10) {
+      double rate = t > tprev ? (double)(done - prev_done) / (t - tprev) : 0;
+      while (done >= next_tenth && *ntenths < 10) {
+        tenth_rate[(*ntenths)++] = rate;
+        next_tenth += instances / 10 > 0 ? instances / 10 : 1;
+      }
+      tprev = t;
+      prev_done = done;
+    }
+    if (tty && t - last_shown >= 0.5) {
+      last_shown = t;
+      fprintf(stderr, "\r  %ld of %ld instances completed on %u nodes, %.0f/s ", done, instances, nodes,
+              t > t0 ? (double)done / (t - t0) : 0.0);
+      fflush(stderr);
+    }
+    usleep(20000);
+  }
+  *seconds = now_seconds() - t0;
+  if (tty) fputc('\n', stderr);
+  memset(sum, 0, sizeof *sum);
+  for (unsigned i = 0; i < nodes; i++) {
+    sum->started += slots[i].started;
+    sum->ended += slots[i].ended;
+    sum->jobs += slots[i].jobs;
+    sum->tasks += slots[i].tasks;
+    sum->operations += slots[i].operations;
+    sum->commits += slots[i].commits;
+    if (slots[i].rss_kb > sum->rss_kb) sum->rss_kb = slots[i].rss_kb;
+  }
+  munmap(slots, sizeof *slots * nodes);
+  return status;
+}
+
+/* ------------------------------------------------------------ the command */
+
 int cf__cli_bench_sqlite(const char *model_path, const char *process_id, long instances, long inflight,
-                         const struct cf_feel_value *vars, const char *db_arg) {
+                         const struct cf_feel_value *vars, const char *db_arg, unsigned nodes) {
   char dir[256] = "", db[512], probe[600];
   bool pg = db_arg && (!strncmp(db_arg, "postgres://", 11) || !strncmp(db_arg, "postgresql://", 13));
+  if (nodes > 0 && !pg) {
+    fprintf(stderr, "crmflow bench: --nodes needs --db postgres://... (nodes share one PostgreSQL database)\n");
+    return 2;
+  }
+  if (nodes > MAX_NODES) {
+    fprintf(stderr, "crmflow bench: --nodes is at most %d\n", MAX_NODES);
+    return 2;
+  }
   if (pg) {
     snprintf(db, sizeof db, "%s", db_arg);
     probe[0] = '\0';
@@ -173,110 +473,75 @@ int cf__cli_bench_sqlite(const char *model_path, const char *process_id, long in
   bool dynamic = false;
   size_t ntypes = model ? job_types(model, types, 64, &dynamic) : 0;
 
-  const struct cf_store_ops *ops;
-  struct cf_store *st;
-  cf_runtime_store(rt, &ops, &st);
-  long started = 0, idle = 0, stuck = 0;
-  struct cf_runtime_stats s0, s;
-  cf_runtime_stats(rt, &s0);
-  double t0 = now_seconds(), tprev = t0, last_shown = 0;
-  bool tty = isatty(STDERR_FILENO);
-  long next_tenth = instances / 10 > 0 ? instances / 10 : 1, prev_done = 0;
-  for (;;) {
+  struct round rnd = {.pid = pid, .vars = vars, .types = types, .ntypes = ntypes, .fetch = inflight * 2};
+  struct tally sum = {0};
+  long stuck = 0;
+  double seconds = 0;
+  if (nodes > 0) {
+    /* The nodes connect on their own; this process keeps no connection across the fork. */
+    cf_runtime_close(rt);
+    rt = NULL;
+    int ns = nodes_run(nodes, db, &rnd, instances, inflight, &seconds, &sum, tenth_rate, &ntenths);
+    if (ns == 1) goto out;
+    if (ns) stuck = instances - sum.ended;
+  } else {
+    rnd.rt = rt;
+    cf_runtime_store(rt, &rnd.ops, &rnd.st);
+    long started = 0, idle = 0;
+    struct cf_runtime_stats s0, s;
+    cf_runtime_stats(rt, &s0);
+    double t0 = now_seconds(), tprev = t0, last_shown = 0;
+    bool tty = isatty(STDERR_FILENO);
+    long next_tenth = instances / 10 > 0 ? instances / 10 : 1, prev_done = 0;
+    for (;;) {
+      cf_runtime_stats(rt, &s);
+      tally_since(&sum, &s0, &s);
+      long done = sum.ended;
+      if (done >= next_tenth && ntenths < 10) {
+        /* The rate since the last tenth crossed, for every tenth crossed now. */
+        double t = now_seconds();
+        double rate = t > tprev ? (double)(done - prev_done) / (t - tprev) : 0;
+        while (done >= next_tenth && ntenths < 10) {
+          tenth_rate[ntenths++] = rate;
+          next_tenth += instances / 10 > 0 ? instances / 10 : 1;
+        }
+        tprev = t;
+        prev_done = done;
+      }
+      long active = started - done;
+      if (tty) {
+        double t = now_seconds();
+        if (t - last_shown >= 0.5 || (started == instances && active == 0)) {
+          last_shown = t;
+          fprintf(stderr, "\r  %ld of %ld instances completed, %.0f/s ", done, instances,
+                  t > t0 ? (double)done / (t - t0) : 0.0);
+          fflush(stderr);
+        }
+      }
+      if (started == instances && active == 0) break;
+      long starts = instances - started < inflight - active ? instances - started : inflight - active;
+      size_t moved;
+      if (round_run(&rnd, starts, &moved)) goto out;
+      started += starts;
+      if (moved) {
+        idle = 0;
+      } else if (++idle >= MAX_ROUNDS_IDLE) {
+        stuck = active;
+        fprintf(stderr, "crmflow bench: %ld instances cannot go on (an incident, a timer, a message, or a job type %s)\n",
+                active, dynamic ? "given by an expression" : "the bench does not know");
+        break;
+      }
+    }
+    seconds = now_seconds() - t0;
+    if (tty) fputc('\n', stderr);
     cf_runtime_stats(rt, &s);
-    long done = (long)((s.instances_completed + s.instances_terminated) - (s0.instances_completed + s0.instances_terminated));
-    if (done >= next_tenth && ntenths < 10) {
-      /* The rate since the last tenth crossed, for every tenth crossed now. */
-      double t = now_seconds();
-      double rate = t > tprev ? (double)(done - prev_done) / (t - tprev) : 0;
-      while (done >= next_tenth && ntenths < 10) {
-        tenth_rate[ntenths++] = rate;
-        next_tenth += instances / 10 > 0 ? instances / 10 : 1;
-      }
-      tprev = t;
-      prev_done = done;
-    }
-    long active = started - done;
-    if (tty) {
-      double t = now_seconds();
-      if (t - last_shown >= 0.5 || (started == instances && active == 0)) {
-        last_shown = t;
-        fprintf(stderr, "\r  %ld of %ld instances completed, %.0f/s ", done, instances,
-                t > t0 ? (double)done / (t - t0) : 0.0);
-        fflush(stderr);
-      }
-    }
-    if (started == instances && active == 0) break;
-    if (cf_runtime_batch_begin(rt, &err)) {
-      fprintf(stderr, "crmflow bench: %s\n", err.msg);
-      goto out;
-    }
-    size_t moved = 0, in_batch = 0;
-    while (started < instances && active < inflight) {
-      if (cf_runtime_start(rt, pid, 0, vars, NULL, NULL, &err)) {
-        fprintf(stderr, "crmflow bench: start refused: %s\n", err.msg);
-        cf_runtime_batch_rollback(rt);
-        goto out;
-      }
-      started++;
-      active++;
-      moved++;
-      if (batch_tick(rt, &in_batch, &err)) goto commit_failed;
-    }
-    for (size_t t = 0; t < ntypes; t++) {
-      struct cf_runtime_job *jobs = NULL;
-      size_t n = 0;
-      if (cf_runtime_jobs_activate(rt, types[t], (size_t)inflight * 2, "bench", 300000, &jobs, &n, &err)) {
-        fprintf(stderr, "crmflow bench: activating %s: %s\n", types[t], err.msg);
-        cf_runtime_batch_rollback(rt);
-        goto out;
-      }
-      for (size_t i = 0; i < n; i++) {
-        if (cf_runtime_job_complete(rt, jobs[i].job.key, "bench", NULL, &err) == CF_OK) moved++;
-        if (batch_tick(rt, &in_batch, &err)) {
-          cf_runtime_jobs_release(jobs, n);
-          goto commit_failed;
-        }
-      }
-      cf_runtime_jobs_release(jobs, n);
-    }
-    struct cf_store_task_filter tf = {.limit = (size_t)inflight * 2};
-    struct cf_store_user_task *tasks = NULL;
-    size_t nt = 0;
-    if (ops->task_list(st, &tf, &tasks, &nt, &err) == CF_OK) {
-      for (size_t i = 0; i < nt; i++) {
-        if (cf_runtime_task_complete(rt, tasks[i].key, NULL, &err) == CF_OK) moved++;
-        cf_store_user_task_release(&tasks[i]);
-        if (batch_tick(rt, &in_batch, &err)) {
-          for (size_t k = i + 1; k < nt; k++) cf_store_user_task_release(&tasks[k]);
-          cf_free(tasks);
-          goto commit_failed;
-        }
-      }
-      cf_free(tasks);
-    }
-    if (cf_runtime_batch_commit(rt, &err)) {
-    commit_failed:
-      fprintf(stderr, "crmflow bench: commit: %s\n", err.msg);
-      cf_runtime_batch_rollback(rt);
-      goto out;
-    }
-    if (moved) {
-      idle = 0;
-    } else if (++idle >= MAX_ROUNDS_IDLE) {
-      stuck = active;
-      fprintf(stderr, "crmflow bench: %ld instances cannot go on (an incident, a timer, a message, or a job type %s)\n",
-              active, dynamic ? "given by an expression" : "the bench does not know");
-      break;
-    }
+    tally_since(&sum, &s0, &s);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    sum.rss_kb = ru.ru_maxrss;
   }
-  double seconds = now_seconds() - t0;
-  if (tty) fputc('\n', stderr);
-  cf_runtime_stats(rt, &s);
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  long done = (long)((s.instances_completed + s.instances_terminated) - (s0.instances_completed + s0.instances_terminated));
-  uint64_t commits = s.commits - s0.commits, opsn = s.operations - s0.operations;
+  long done = sum.ended;
+  uint64_t commits = sum.commits, opsn = sum.operations;
   double ips = seconds > 0 ? (double)done / seconds : 0;
   char wal[700];
   snprintf(wal, sizeof wal, "%s-wal", db);
@@ -285,16 +550,16 @@ int cf__cli_bench_sqlite(const char *model_path, const char *process_id, long in
   cf_buf_puts(&line, ", \"process\": ");
   cf_buf_json_string(&line, pid, strlen(pid));
   cf_buf_printf(&line,
-                ", \"store\": \"%s\", \"durability\": \"%s\", \"instances\": %ld, \"seconds\": %.3f, "
+                ", \"store\": \"%s\", \"durability\": \"%s\", \"nodes\": %u, \"instances\": %ld, \"seconds\": %.3f, "
                 "\"instances_per_second\": %.1f, \"peak_rss_kb\": %ld, \"completed\": %ld, \"stuck\": %ld, "
                 "\"inflight\": %ld, \"jobs\": %llu, \"user_tasks\": %llu, \"operations\": %llu, \"commits\": %llu, "
                 "\"operations_per_commit\": %.1f, \"commits_per_second\": %.1f, "
                 "\"raw_durable_commits_per_second\": %.1f, \"commit_rate_fraction\": %.3f, "
                 "\"instances_per_raw_commit\": %.2f, \"raw_commit_probe\": \"%s\","
                 " \"instances_per_second_by_tenth\": [",
-                pg ? "postgres" : "sqlite", pg ? "server" : "full", instances, seconds, ips, ru.ru_maxrss, done, stuck, inflight,
-                (unsigned long long)(s.jobs_completed - s0.jobs_completed),
-                (unsigned long long)(s.user_tasks_completed - s0.user_tasks_completed), (unsigned long long)opsn,
+                pg ? "postgres" : "sqlite", pg ? "server" : "full", nodes > 0 ? nodes : 1u, instances, seconds, ips,
+                sum.rss_kb, done, stuck, inflight, (unsigned long long)sum.jobs, (unsigned long long)sum.tasks,
+                (unsigned long long)opsn,
                 (unsigned long long)commits, commits ? (double)opsn / (double)commits : 0.0,
                 seconds > 0 ? (double)commits / seconds : 0.0, raw,
                 raw > 0 && seconds > 0 ? (double)commits / seconds / raw : 0.0, raw > 0 ? ips / raw : 0.0,

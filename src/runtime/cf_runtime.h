@@ -71,6 +71,16 @@ int cf_runtime_batch_begin(struct cf_runtime *rt, struct cf_error *err);
 int cf_runtime_batch_commit(struct cf_runtime *rt, struct cf_error *err);
 void cf_runtime_batch_rollback(struct cf_runtime *rt);
 
+/*
+ * A batch may be committed in parts: when an operation loses a lock wait to
+ * another node's batch (cf_store_ops.must_end), the operations before it
+ * are committed at once and it runs again in a new transaction. The part
+ * number (from 0 in each batch) after an operation tells which part holds
+ * it: a failed commit or rollback loses only the last part, the earlier
+ * parts are durable and their operations may be acknowledged.
+ */
+unsigned cf_runtime_batch_part(const struct cf_runtime *rt);
+
 /* An operation's function: runtime calls that commit or are undone together. */
 typedef int (*cf_runtime_op_fn)(struct cf_runtime *rt, void *arg, struct cf_error *err);
 

@@ -733,6 +733,16 @@ static int tx_started(struct cf_runtime *rt, struct cf_error *err) {
 }
 
 static int run_op(struct cf_runtime *rt, cf_runtime_op_fn fn, void *arg, struct cf_error *err);
+static int batch_split(struct cf_runtime *rt);
+
+/* The batch cannot go on: every operation after this one fails, saying why. */
+static void batch_died(struct cf_runtime *rt, const char *why) {
+  rt->batch_dead = true;
+  const char *w = why && *why ? why : "an I/O error";
+  size_t n = strlen(w) < sizeof rt->dead_why - 1 ? strlen(w) : sizeof rt->dead_why - 1;
+  memcpy(rt->dead_why, w, n);
+  rt->dead_why[n] = '\0';
+}
 
 static void undo(struct cf_runtime *rt, uint64_t first_op) {
   cache_drop_since(rt, first_op);
@@ -772,7 +782,7 @@ static int run_op(struct cf_runtime *rt, cf_runtime_op_fn fn, void *arg, struct 
     cf_error_clear(err);
     bool own = !rt->in_batch;
     if (rt->in_batch && rt->batch_dead)
-      return cf_error_set(err, CF_EIO, "the batch was rolled back by the database (an I/O error before)");
+      return cf_error_set(err, CF_EIO, "the batch was rolled back by the database after an error (%s)", rt->dead_why);
     if (own) latest_forget(rt);
     int rc = own ? rt->ops->begin(rt->st, err) : rt->ops->op_begin(rt->st, err);
     if (rc) return rc;
@@ -795,9 +805,14 @@ static int run_op(struct cf_runtime *rt, cf_runtime_op_fn fn, void *arg, struct 
         }
       } else {
         rc = rt->ops->op_end(rt->st, true, err);
-        if (rc) {
-          rt->batch_dead = true;
+        if (rc == CF_EIO) {
+          batch_died(rt, err->msg);
           undo(rt, rt->batch_first_op);
+        } else if (rc) {
+          /* A write sent with the end was refused: the store undid the operation alone. A lost
+           * race on an instance's row version (CF_ECONFLICT) runs it again, reloaded. */
+          undo(rt, rt->op_id);
+          if (rc == CF_ECONFLICT) rt->conflict = true;
         } else {
           stats_add(&rt->st_batch, &rt->st_op);
         }
@@ -808,15 +823,45 @@ static int run_op(struct cf_runtime *rt, cf_runtime_op_fn fn, void *arg, struct 
       } else {
         struct cf_error e2;
         cf_error_clear(&e2);
-        if (rt->ops->op_end(rt->st, false, &e2)) rt->batch_dead = true;
+        if (rt->ops->op_end(rt->st, false, &e2)) batch_died(rt, e2.msg);
       }
       undo(rt, rt->batch_dead ? rt->batch_first_op : rt->op_id);
     }
     cache_trim(rt);
+    if (rc != CF_OK && !own && !rt->batch_dead && rt->ops->must_end && rt->ops->must_end(rt->st) &&
+        attempt < CONFLICT_RETRIES) {
+      /* Lost a lock wait to another node's batch while this one holds locks it may wait for: commit
+       * what the batch holds, and run the operation again in a new transaction. */
+      if (batch_split(rt) == CF_OK) continue;
+      return rc;
+    }
     if (rc == CF_ECONFLICT && rt->conflict && attempt < CONFLICT_RETRIES) continue; /* reloaded: try again */
     return rc;
   }
 }
+
+/* Commits the batch's operations so far and opens the next part (cf_runtime_batch_part). */
+static int batch_split(struct cf_runtime *rt) {
+  struct cf_error e2;
+  cf_error_clear(&e2);
+  int rc = rt->ops->commit(rt->st, &e2);
+  if (rc) {
+    batch_died(rt, e2.msg);
+    undo(rt, rt->batch_first_op);
+    return rc;
+  }
+  rt->st_batch.commits = 1;
+  stats_add(&rt->stats, &rt->st_batch);
+  memset(&rt->st_batch, 0, sizeof rt->st_batch);
+  rt->batch_part++;
+  rt->batch_first_op = rt->op_id + 1;
+  latest_forget(rt);
+  if ((rc = rt->ops->begin(rt->st, &e2)) == CF_OK && (rc = tx_started(rt, &e2)) != CF_OK) rt->ops->rollback(rt->st);
+  if (rc) batch_died(rt, e2.msg); /* the parts before are durable; the rest of the batch fails */
+  return rc;
+}
+
+unsigned cf_runtime_batch_part(const struct cf_runtime *rt) { return rt->batch_part; }
 
 int cf_runtime_batch_begin(struct cf_runtime *rt, struct cf_error *err) {
   if (rt->in_batch) return cf_error_set(err, CF_EINVAL, "a batch is already open");
@@ -829,6 +874,7 @@ int cf_runtime_batch_begin(struct cf_runtime *rt, struct cf_error *err) {
   }
   rt->in_batch = true;
   rt->batch_dead = false;
+  rt->batch_part = 0;
   memset(&rt->st_batch, 0, sizeof rt->st_batch);
   rt->batch_first_op = rt->op_id + 1;
   return CF_OK;
@@ -840,7 +886,7 @@ int cf_runtime_batch_commit(struct cf_runtime *rt, struct cf_error *err) {
   int rc;
   if (rt->batch_dead) {
     rt->ops->rollback(rt->st);
-    rc = cf_error_set(err, CF_EIO, "the batch was rolled back by the database after an I/O error");
+    rc = cf_error_set(err, CF_EIO, "the batch was rolled back by the database after an error (%s)", rt->dead_why);
   } else {
     rc = rt->ops->commit(rt->st, err);
   }

@@ -77,6 +77,8 @@ struct cf_runtime {
   int op_depth; /* rt_run calls on the stack (an operation inside an operation joins it) */
   uint64_t tx_id;    /* bumped at every transaction's start: cached copies are checked once in each */
   bool in_batch, batch_dead;
+  unsigned batch_part; /* parts of the batch committed early (cf_runtime_batch_part) */
+  char dead_why[256];  /* what killed the batch (batch_dead) */
   bool conflict; /* the store refused a stale instance in this operation */
 
   struct rt_pending *queue;

@@ -42,6 +42,7 @@ struct job {
   int rc;
   struct cf_error err;
   bool done;
+  unsigned part;         /* the batch's part that holds it (cf_runtime_batch_part) */
   cf_runtime_done_fn cb; /* NULL: a synchronous submit */
   void *cb_arg;
   struct job *next;
@@ -168,10 +169,14 @@ static void run_batch(struct cf_runtime_writer *w, struct job *batch, size_t n) 
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   int brc = cf_runtime_batch_begin(rt, &err);
+  for (struct job *j = batch; j; j = j->next) j->part = 0;
   for (struct job *j = batch; j && !brc; j = j->next) {
     cf_error_clear(&j->err);
     j->rc = rt_run(rt, j->fn, j->arg, &j->err);
+    j->part = cf_runtime_batch_part(rt);
   }
+  /* A failed commit loses the last part only: the parts committed early stand (cf_runtime_batch_part). */
+  unsigned last_part = cf_runtime_batch_part(rt);
   if (!brc) brc = cf_runtime_batch_commit(rt, &err);
   else cf_runtime_batch_rollback(rt);
   clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -183,7 +188,7 @@ static void run_batch(struct cf_runtime_writer *w, struct job *batch, size_t n) 
   pthread_mutex_lock(&w->mu);
   for (struct job *j = batch, *next; j; j = next) {
     next = j->next;
-    if (brc) {
+    if (brc && j->part == last_part) {
       j->rc = brc;
       j->err = err;
     }

@@ -424,13 +424,22 @@ struct cf_store_ops {
    * operation wrote and leaves the transaction open for the next. op_end says CF_EIO when the
    * database rolled back the whole transaction (a full disk, an I/O error). Inside an operation the
    * write calls take no savepoint of their own: one that fails may leave part of itself until the
-   * operation ends with keep=false (which the caller must then do). */
+   * operation ends with keep=false (which the caller must then do). A backend may also send the
+   * writes whose only answer is "done" (side rows, history) with the operation's end (PostgreSQL
+   * does, to save round trips): the call then says CF_OK, and when the database refuses the write,
+   * op_end(keep=true) fails with the write's error (not CF_EIO), having undone the operation, and
+   * the transaction stays open for the next. */
   int (*op_begin)(struct cf_store *s, struct cf_error *err);
   /* Inside a transaction: whether another connection (process, node) committed anything since this
    * handle last asked (true the first time). A runtime that keeps instances in memory checks them
    * only when someone else wrote. */
   int (*others_wrote)(struct cf_store *s, bool *wrote, struct cf_error *err);
   int (*op_end)(struct cf_store *s, bool keep, struct cf_error *err);
+  /* May be NULL (never). After a call or an op_end that failed inside a batch: true when it lost a
+   * lock wait to another transaction (another node's batch) while this transaction holds locks of
+   * kept operations, so the failed operation can only succeed once this transaction ends: the
+   * caller commits what it holds and runs the operation again in a new transaction. */
+  bool (*must_end)(struct cf_store *s);
 
   /* Reserves n keys (a block, unique across every node): *first .. *first + n - 1. */
   int (*reserve_keys)(struct cf_store *s, uint64_t n, uint64_t *first, struct cf_error *err);

@@ -15,12 +15,19 @@
  *   whole transaction, so every write call inside the caller's transaction
  *   runs in a SAVEPOINT (undone alone when it fails, the transaction stays
  *   usable), and op_begin/op_end use one too: the same guarantees as the
- *   SQLite backend's per-call savepoints.
+ *   SQLite backend's per-call savepoints. Inside an operation the calls take
+ *   none, and the writes whose only answer is "done" (side rows, history, the
+ *   instance's guarded update, the savepoints) go down libpq's pipeline
+ *   without waiting: they travel with the next statement whose answer is
+ *   read, or with op_end, which then reads them all (one round trip where
+ *   there were one per statement). A refused one makes op_end fail with its
+ *   error, the operation undone and the transaction still usable.
  * - Several nodes: an instance row's version makes a lost race CF_ECONFLICT
  *   (the UPDATE ... WHERE row_version = expected re-checks the row a
  *   concurrent writer committed), jobs are leased with FOR UPDATE SKIP LOCKED
  *   (two nodes never lease one job, and neither waits for the other), keys
- *   come in blocks from the keys row. Unique violations (23505) and
+ *   come in blocks from the keys row, taken inside a batch on a second
+ *   connection that commits at once (no node waits for another's batch). Unique violations (23505) and
  *   serialization failures or deadlocks (40001, 40P01) are CF_ECONFLICT;
  *   a lost connection is CF_EIO with libpq's message.
  * - Statements are prepared once per connection (PQprepare, by name) on first
@@ -227,26 +234,21 @@ static const char *const migrations[] = {
   X(JOBS_DROP, "DELETE FROM jobs WHERE instance_key = $1 AND key <> ALL($2::bigint[])")            \
   /* A job that stays keeps its lease unless the engine recorded a failure or a */                 \
   /* retry (retries, state or available_ms changed): that attempt is over. */                      \
-  X(JOB_UPSERT, "INSERT INTO jobs(" JOB_COLS ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)"   \
-                " ON CONFLICT (key) DO UPDATE SET element_id = EXCLUDED.element_id,"               \
-                " type = EXCLUDED.type, headers = EXCLUDED.headers,"                               \
-                " error_message = EXCLUDED.error_message,"                                         \
-                " worker = CASE WHEN jobs.retries = EXCLUDED.retries"                              \
-                "   AND jobs.state = EXCLUDED.state AND jobs.available_ms = EXCLUDED.available_ms" \
-                "   THEN jobs.worker ELSE EXCLUDED.worker END,"                                    \
-                " lease_until_ms = CASE WHEN jobs.retries = EXCLUDED.retries"                      \
-                "   AND jobs.state = EXCLUDED.state AND jobs.available_ms = EXCLUDED.available_ms" \
-                "   THEN jobs.lease_until_ms ELSE EXCLUDED.lease_until_ms END,"                    \
-                " retries = EXCLUDED.retries, state = EXCLUDED.state,"                             \
-                " available_ms = EXCLUDED.available_ms"                                            \
-                /* A job that did not change is not written again. */                            \
-                " WHERE jobs.element_id IS DISTINCT FROM EXCLUDED.element_id"                      \
-                "   OR jobs.type IS DISTINCT FROM EXCLUDED.type"                                   \
-                "   OR jobs.headers IS DISTINCT FROM EXCLUDED.headers"                             \
-                "   OR jobs.error_message IS DISTINCT FROM EXCLUDED.error_message"                 \
-                "   OR jobs.retries IS DISTINCT FROM EXCLUDED.retries"                             \
-                "   OR jobs.state IS DISTINCT FROM EXCLUDED.state"                                 \
-                "   OR jobs.available_ms IS DISTINCT FROM EXCLUDED.available_ms")                  \
+  /* A job row that stays is updated only when it changed, so one that did not is never locked  \
+   * (another node may hold its lease: an upsert would wait for that node's batch, or deadlock  \
+   * with it); a new one is inserted. */                                                         \
+  X(JOB_UPDATE, "UPDATE jobs SET element_id = $2, type = $3, headers = $9, error_message = $10,"   \
+                " worker = CASE WHEN retries = $4 AND state = $5 AND available_ms = $6"            \
+                "   THEN worker ELSE $7 END,"                                                      \
+                " lease_until_ms = CASE WHEN retries = $4 AND state = $5 AND available_ms = $6"    \
+                "   THEN lease_until_ms ELSE $8 END,"                                              \
+                " retries = $4, state = $5, available_ms = $6"                                     \
+                " WHERE key = $1 AND (element_id IS DISTINCT FROM $2 OR type IS DISTINCT FROM $3"  \
+                "   OR headers IS DISTINCT FROM $9 OR error_message IS DISTINCT FROM $10"          \
+                "   OR retries IS DISTINCT FROM $4 OR state IS DISTINCT FROM $5"                   \
+                "   OR available_ms IS DISTINCT FROM $6)")                                         \
+  X(JOB_INSERT_NEW, "INSERT INTO jobs(" JOB_COLS ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)" \
+                    " ON CONFLICT (key) DO NOTHING")                                               \
   X(TASKS_DELETE_OPEN, "DELETE FROM user_tasks WHERE instance_key = $1 AND state = 0")             \
   X(TIMERS_DELETE_ALL, "DELETE FROM timers WHERE instance_key = $1 AND instance_key <> 0")         \
   X(SUBS_DELETE_ALL, "DELETE FROM subscriptions WHERE instance_key = $1")                          \
@@ -343,15 +345,51 @@ static const char *const stmt_name[] = {
 #undef STMT_NAME
 };
 
+/*
+ * How long a statement of a transaction that holds the locks of kept
+ * operations waits for a row another node's batch holds, before it gives up
+ * (lock_timeout) so that the caller commits what it holds and tries again
+ * (must_end): two batches waiting for each other would otherwise wait for
+ * PostgreSQL's deadlock detection (a second), and a long wait holds up
+ * every node waiting on this one's locks.
+ */
+#define LOCK_WAIT_SQL "SET LOCAL lock_timeout = '50ms'"
+
+/* Statements in the pipeline before it is synced (each result is a few bytes). */
+#define PIPE_MAX 256
+
 /* instance_list: one statement per combination of the filters in use. */
 enum { LIST_PROCESS = 1, LIST_STATE = 2, LIST_INCIDENT = 4, LIST_BUSINESS = 8, LIST_PARENT = 16,
        LIST_VARIANTS = 32 };
 
 struct cf_store {
   PGconn *conn;
+  PGconn *keyconn;           /* keys reserved inside a transaction: opened on first use */
+  char *location;            /* the URL, for keyconn */
   char *name;                /* "PostgreSQL database D on H:P", for messages (no password) */
   unsigned flags;
   bool op_open;              /* between op_begin and op_end */
+  /*
+   * Inside an operation, the writes whose only answer is "done" (side rows,
+   * history, the savepoints) go to libpq's pipeline without waiting; the next
+   * statement whose answer is needed, or op_end, sends them with it and
+   * reads every answer at once (pipe_sync).
+   */
+  bool pipe;                 /* the connection is in pipeline mode */
+  /* Lock waits between nodes (see pg_op_begin): */
+  size_t kept_ops;           /* operations kept in the open transaction */
+  bool short_wait;           /* lock_timeout is short (LOCK_WAIT_SQL) in the open transaction */
+  bool lock_lost;            /* a statement of the transaction lost a lock wait (must_end) */
+  /* The last kept operation's savepoint is released with the next operation's first statements
+   * (not with its own end: a guarded update found stale at the end must still be undone). */
+  bool release_pending;
+  size_t npend;              /* statements sent whose results are unread */
+  struct pend {
+    const char *what;        /* for the message if it failed */
+    bool *prepared;          /* a PQsendPrepare: cleared if it failed */
+    uint64_t instance;       /* an instance's guarded update: changing no row is a lost race */
+    int64_t expected;        /* the row version it expected */
+  } pend[PIPE_MAX];
   bool prepared[ST__COUNT];
   bool list_prepared[LIST_VARIANTS];
   /* Statements from SQL text (cf__store_pg_query): prepared as "cf_t<index>". */
@@ -394,9 +432,11 @@ static int pg_fail(struct cf_store *s, const PGresult *res, struct cf_error *err
   if (!strcmp(state, "23505") || !strcmp(state, "23P01"))
     return cf_error_set(err, CF_ECONFLICT, "%s: %s%s%s", what, msg, detail ? ": " : "",
                         detail ? detail : "");
-  if (!strcmp(state, "40001") || !strcmp(state, "40P01") || !strcmp(state, "55P03"))
+  if (!strcmp(state, "40001") || !strcmp(state, "40P01") || !strcmp(state, "55P03")) {
+    s->lock_lost = true;
     return cf_error_set(err, CF_ECONFLICT, "%s: a concurrent transaction won (%s): retry", what,
                         msg);
+  }
   if (!strcmp(state, "53100"))
     return cf_error_set(err, CF_EIO,
                         "%s: the disk of the %s is full (%s; free space, then retry); nothing of"
@@ -433,6 +473,136 @@ static bool ok_result(const PGresult *res) {
   return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
 }
 
+/* ------------------------------------------------------------ the pipeline */
+
+/*
+ * Sends the pipeline's statements and a sync point, and reads every result
+ * up to it. The first failure is the answer (the statements after it were
+ * not run: the server aborted the pipeline); *kept (may be NULL) gets the
+ * last statement's result when it and all before it succeeded. Leaves
+ * pipeline mode.
+ */
+static int pipe_sync(struct cf_store *s, PGresult **kept, struct cf_error *err) {
+  int r = CF_OK;
+  size_t n = s->npend, i = 0;
+  s->npend = 0;
+  if (kept) *kept = NULL;
+  if (!s->pipe) return CF_OK;
+  s->pipe = false;
+  bool synced = false;
+  if (PQpipelineSync(s->conn) != 1) {
+    r = pg_fail(s, NULL, err, n ? s->pend[0].what : "sending statements");
+  } else {
+    /* Each statement's results end with a NULL; the sync point ends them all. */
+    for (size_t guard = 0; guard < 3 * n + 8; guard++) {
+      PGresult *res = PQgetResult(s->conn);
+      if (!res) {
+        if (PQstatus(s->conn) == CONNECTION_BAD) break;
+        if (i < n) i++;
+        continue;
+      }
+      ExecStatusType st = PQresultStatus(res);
+      if (st == PGRES_PIPELINE_SYNC) {
+        PQclear(res);
+        synced = true;
+        break;
+      }
+      bool ok = ok_result(res);
+      if (!ok && i < n && s->pend[i].prepared) *s->pend[i].prepared = false;
+      if (!ok && r == CF_OK)
+        r = pg_fail(s, st == PGRES_PIPELINE_ABORTED ? NULL : res, err, i < n ? s->pend[i].what : "a statement");
+      if (ok && i < n && s->pend[i].instance && r == CF_OK && !strcmp(PQcmdTuples(res), "0"))
+        r = cf_error_set(err, CF_ECONFLICT,
+                         "instance %llu was changed concurrently (expected version %lld) or is gone:"
+                         " load it again and retry",
+                         (unsigned long long)s->pend[i].instance, (long long)s->pend[i].expected);
+      if (ok && kept && i + 1 == n && r == CF_OK) {
+        if (*kept) PQclear(*kept);
+        *kept = res;
+      } else {
+        PQclear(res);
+      }
+    }
+    if (!synced && r == CF_OK) r = pg_fail(s, NULL, err, n ? s->pend[n - 1].what : "reading results");
+  }
+  /* Statements prepared in a pipeline that never answered may not exist: prepare them again. */
+  if (!synced)
+    for (size_t k = i; k < n; k++)
+      if (s->pend[k].prepared) *s->pend[k].prepared = false;
+  if (PQpipelineStatus(s->conn) != PQ_PIPELINE_OFF && PQexitPipelineMode(s->conn) != 1 && r == CF_OK)
+    r = pg_fail(s, NULL, err, "leaving pipeline mode");
+  if (r != CF_OK && kept && *kept) {
+    PQclear(*kept);
+    *kept = NULL;
+  }
+  return r;
+}
+
+/* Enters pipeline mode (once) with room for two more statements (syncing a full one). */
+static int pipe_room(struct cf_store *s, struct cf_error *err, const char *what) {
+  if (s->pipe && s->npend + 2 > PIPE_MAX) {
+    int r = pipe_sync(s, NULL, err);
+    if (r) return r;
+  }
+  if (s->pipe) return CF_OK;
+  if (PQenterPipelineMode(s->conn) != 1) return pg_fail(s, NULL, err, what);
+  s->pipe = true;
+  return CF_OK;
+}
+
+/* A send libpq refused (connection lost, out of memory): the pipeline is read off, the error is the send's. */
+static int pipe_send_failed(struct cf_store *s, struct cf_error *err, const char *what) {
+  int r = pg_fail(s, NULL, err, what);
+  pipe_sync(s, NULL, NULL);
+  return r;
+}
+
+/*
+ * Sends statement name (prepared from sql first, in the pipeline too, when
+ * it is not yet) into the pipeline. want: syncs and returns its result (the
+ * caller PQclears it), or NULL with *r the error of it or of a statement
+ * before it; else returns NULL with *r CF_OK, its answer read later.
+ */
+static PGresult *pipe_send(struct cf_store *s, const char *name, const char *sql, bool *prepared,
+                           const struct cf__pg_params *p, bool want, int *r, struct cf_error *err,
+                           const char *what) {
+  if ((*r = pipe_room(s, err, what))) return NULL;
+  if (!*prepared) {
+    if (PQsendPrepare(s->conn, name, sql, 0, NULL) != 1) {
+      *r = pipe_send_failed(s, err, what);
+      return NULL;
+    }
+    s->pend[s->npend++] = (struct pend){.what = what, .prepared = prepared};
+    *prepared = true;
+  }
+  if (PQsendQueryPrepared(s->conn, name, p ? p->n : 0, p ? p->v : NULL, p ? p->len : NULL,
+                          p ? p->fmt : NULL, 0) != 1) {
+    *r = pipe_send_failed(s, err, what);
+    return NULL;
+  }
+  s->pend[s->npend++] = (struct pend){.what = what};
+  if (!want) return NULL;
+  PGresult *res = NULL;
+  *r = pipe_sync(s, &res, err);
+  return res;
+}
+
+/* Sends one SQL command without parameters (a savepoint) into the pipeline; its answer is read later. */
+static int pipe_send_sql(struct cf_store *s, const char *sql, struct cf_error *err, const char *what) {
+  int r = pipe_room(s, err, what);
+  if (r) return r;
+  if (PQsendQueryParams(s->conn, sql, 0, NULL, NULL, NULL, NULL, 0) != 1) return pipe_send_failed(s, err, what);
+  s->pend[s->npend++] = (struct pend){.what = what};
+  return CF_OK;
+}
+
+/* Before a statement outside the pipeline: the pipeline's statements, sent and answered. */
+static int pipe_flush(struct cf_store *s, struct cf_error *err) {
+  return s->pipe ? pipe_sync(s, NULL, err) : CF_OK;
+}
+
+/* ------------------------------------------------------------ running statements, continued */
+
 /*
  * Runs the statement named name (prepared from sql on first use on this
  * connection: *prepared says whether it was). Returns its result (the caller
@@ -440,6 +610,8 @@ static bool ok_result(const PGresult *res) {
  */
 static PGresult *exec_named(struct cf_store *s, const char *name, const char *sql, bool *prepared,
                             const struct cf__pg_params *p, int *r, struct cf_error *err, const char *what) {
+  if (s->op_open) return pipe_send(s, name, sql, prepared, p, true, r, err, what);
+  if (s->pipe && (*r = pipe_flush(s, err))) return NULL;
   if (!*prepared) {
     PGresult *pr = PQprepare(s->conn, name, sql, 0, NULL);
     if (!ok_result(pr)) {
@@ -477,8 +649,27 @@ static int run_st(struct cf_store *s, enum stmt_id id, const struct cf__pg_param
   return CF_OK;
 }
 
+/*
+ * Runs a write whose answer is only "done": inside an operation it goes to the
+ * pipeline, and a failure is the operation's, reported by the next statement
+ * whose answer is read or by op_end. Only for writes that fail when the
+ * database does (a full disk, a lost connection), never as an answer the
+ * caller handles.
+ */
+static int defer_st(struct cf_store *s, enum stmt_id id, const struct cf__pg_params *p,
+                    struct cf_error *err, const char *what) {
+  if (!s->op_open) return run_st(s, id, p, NULL, err, what);
+  int r;
+  pipe_send(s, stmt_name[id], stmt_sql[id], &s->prepared[id], p, false, &r, err, what);
+  return r;
+}
+
 /* Runs SQL text without parameters (transaction control, migrations). */
 static int exec_sql(struct cf_store *s, const char *sql, struct cf_error *err, const char *what) {
+  if (s->pipe) {
+    int r = pipe_flush(s, err);
+    if (r) return r;
+  }
   PGresult *res = PQexec(s->conn, sql);
   int r = ok_result(res) ? CF_OK : pg_fail(s, res, err, what);
   PQclear(res);
@@ -502,6 +693,7 @@ static uint64_t fnv1a(const char *t) {
 
 PGresult *cf__store_pg_query(struct cf_store *s, const char *sql, int n, const char *const *values,
                              int *r, struct cf_error *err, const char *what) {
+  if (s->pipe && (*r = pipe_flush(s, err))) return NULL;
   uint64_t h = fnv1a(sql);
   size_t i = 0;
   while (i < s->ntexts && !(s->texts[i].hash == h && !strcmp(s->texts[i].sql, sql))) i++;
@@ -868,7 +1060,16 @@ int cf__store_pg_fail(struct cf_store *s, const PGresult *res, struct cf_error *
   return pg_fail(s, res, err, what);
 }
 
+/* A new transaction, or none: no operation kept, the server's lock_timeout. */
+static void tx_reset(struct cf_store *s) {
+  s->release_pending = false;
+  s->kept_ops = 0;
+  s->short_wait = false;
+  s->lock_lost = false;
+}
+
 static int pg_begin(struct cf_store *s, struct cf_error *err) {
+  tx_reset(s);
   if (readonly(s)) return refuse_readonly(s, err, "begin");
   if (in_tx(s)) return cf_error_set(err, CF_EINVAL, "begin: a transaction is already open");
   return exec_sql(s, "BEGIN", err, "begin");
@@ -876,12 +1077,21 @@ static int pg_begin(struct cf_store *s, struct cf_error *err) {
 
 static void pg_rollback(struct cf_store *s) {
   s->op_open = false;
+  tx_reset(s);
   if (in_tx(s)) exec_sql(s, "ROLLBACK", NULL, "rollback");
 }
 
 /* A failed commit rolls back: nothing of the transaction is stored. */
 static int pg_commit(struct cf_store *s, struct cf_error *err) {
   s->op_open = false;
+  tx_reset(s);
+  if (s->pipe) {
+    int r = pipe_flush(s, err);
+    if (r) {
+      pg_rollback(s);
+      return r;
+    }
+  }
   PGTransactionStatusType t = PQtransactionStatus(s->conn);
   if (t == PQTRANS_IDLE)
     return cf_error_set(err, CF_EINVAL,
@@ -963,33 +1173,70 @@ static int pg_others_wrote(struct cf_store *s, bool *wrote, struct cf_error *err
 static int pg_op_begin(struct cf_store *s, struct cf_error *err) {
   if (!in_tx(s)) return cf_error_set(err, CF_EINVAL, "an operation needs an open transaction");
   if (s->op_open) return cf_error_set(err, CF_EINVAL, "an operation is already open");
-  int r = exec_sql(s, "SAVEPOINT cf_op", err, "starting an operation");
+  s->lock_lost = false;
+  int r = CF_OK;
+  if (s->release_pending) {
+    if ((r = pipe_send_sql(s, "RELEASE SAVEPOINT cf_op", err, "starting an operation"))) return r;
+    s->release_pending = false;
+  }
+  /* Once the transaction holds kept operations' locks, a lock wait is short (50 ms, LOCK_WAIT_SQL); the
+   * first operation waits as long as it takes (it holds nothing another node can wait for). SET
+   * LOCAL before the savepoint: undoing the operation does not undo it. */
+  if (s->kept_ops > 0 && !s->short_wait) {
+    r = pipe_send_sql(s, LOCK_WAIT_SQL, err, "starting an operation");
+    if (r) return r;
+    s->short_wait = true;
+  }
+  /* Sent with the operation's first statement whose answer is read. */
+  r = pipe_send_sql(s, "SAVEPOINT cf_op", err, "starting an operation");
   if (r == CF_OK) s->op_open = true;
   return r;
 }
 
+/*
+ * Keeps or undoes the operation. Its deferred writes are sent here with the
+ * release: when one of them fails, the operation is undone and the error is
+ * the write's, and the transaction stays open for the next operation (the
+ * store contract's op_end). CF_EIO: the transaction is lost.
+ */
 static int pg_op_end(struct cf_store *s, bool keep, struct cf_error *err) {
   s->op_open = false;
+  int r = CF_OK;
+  if (keep && s->pipe) {
+    /* The usual end: the operation's deferred writes, in one round trip (the release goes later). */
+    if ((r = pipe_sync(s, NULL, err)) == CF_OK) {
+      s->release_pending = true;
+      s->kept_ops++;
+      return CF_OK;
+    }
+    keep = false; /* a write failed or a guarded update found its row changed (err says which): undone below */
+  } else if (s->pipe) {
+    pipe_sync(s, NULL, NULL); /* undone anyway: what its writes answered does not matter */
+  }
   if (!in_tx(s))
     return cf_error_set(err, CF_EIO,
                         "the transaction was rolled back by the database (the connection lost?)");
-  int r = CF_OK;
   /* A call that failed inside the operation aborted the transaction: only undoing it helps. */
   if (keep && PQtransactionStatus(s->conn) == PQTRANS_INERROR) {
     keep = false;
     r = cf_error_set(err, CF_EINVAL,
                      "ending an operation: a call inside it failed, so it cannot be kept (undone)");
   }
-  if (!keep) {
-    int rr = exec_sql(s, "ROLLBACK TO SAVEPOINT cf_op", r == CF_OK ? err : NULL,
-                      "undoing an operation");
-    if (r == CF_OK) r = rr;
+  if (keep) {
+    s->release_pending = true;
+    s->kept_ops++;
+    return CF_OK;
   }
-  if (in_tx(s)) {
-    int rr = exec_sql(s, "RELEASE SAVEPOINT cf_op", r == CF_OK ? err : NULL, "ending an operation");
-    if (r == CF_OK) r = rr;
-  }
+  struct cf_error e2;
+  cf_error_clear(&e2);
+  if (exec_sql(s, "ROLLBACK TO SAVEPOINT cf_op; RELEASE SAVEPOINT cf_op", &e2, "undoing an operation"))
+    return cf_error_set(err, CF_EIO, "%s: the transaction cannot go on", e2.msg);
   return r;
+}
+
+/* After a failed call or operation: whether it lost a lock wait (or a deadlock) to another transaction. */
+static bool pg_must_end(struct cf_store *s) {
+  return s->lock_lost && s->kept_ops > 0;
 }
 
 /* ------------------------------------------------------------ open, migrate, close */
@@ -1000,6 +1247,8 @@ static void pg_close(struct cf_store *s) {
     if (PQstatus(s->conn) == CONNECTION_OK && in_tx(s)) exec_sql(s, "ROLLBACK", NULL, "closing");
     PQfinish(s->conn);
   }
+  if (s->keyconn) PQfinish(s->keyconn);
+  cf_free(s->location);
   for (size_t i = 0; i < s->ntexts; i++) cf_free(s->texts[i].sql);
   cf_free(s->name);
   cf_free(s);
@@ -1099,8 +1348,8 @@ static int pg_open(const char *location, unsigned flags, struct cf_store **out, 
   if (!s) return nomem(err, "opening the store");
   s->flags = flags;
   s->conn = PQconnectdb(location);
-  if (!s->conn) {
-    cf_free(s);
+  if (!s->conn || !(s->location = cf_strdup(location))) {
+    pg_close(s);
     return nomem(err, "opening the store");
   }
   {
@@ -1153,22 +1402,64 @@ out:
 /* ------------------------------------------------------------ keys */
 
 /*
- * NEEDSWORK: the keys row stays locked until the caller's transaction ends, so
- * another node reserving keys meanwhile waits for this one's batch. A block
- * taken on a connection of its own (autocommit) would not hold it.
+ * A block of keys taken inside the caller's transaction comes from a
+ * connection of its own, in a transaction of its own (committed at once):
+ * the keys row is then locked for one statement, never for the caller's whole
+ * batch, so nodes reserving keys do not wait for each other's batches. Keys
+ * of a batch rolled back are not handed out again (gaps, never duplicates).
  */
+static int reserve_on_keyconn(struct cf_store *s, uint64_t n, int64_t *v, struct cf_error *err,
+                              const char *what) {
+  char buf[512];
+  if (s->keyconn && PQstatus(s->keyconn) != CONNECTION_OK) {
+    PQfinish(s->keyconn);
+    s->keyconn = NULL;
+  }
+  if (!s->keyconn) {
+    s->keyconn = PQconnectdb(s->location);
+    if (!s->keyconn) return nomem(err, what);
+    if (PQstatus(s->keyconn) != CONNECTION_OK)
+      return cf_error_set(err, CF_EIO, "%s: cannot connect to the %s: %s", what, s->name,
+                          conn_msg(s->keyconn, buf, sizeof buf));
+    PQsetNoticeProcessor(s->keyconn, quiet_notices, NULL);
+    if (s->flags & CF_STORE_FAST) PQclear(PQexec(s->keyconn, "SET synchronous_commit = off"));
+  }
+  char count[24];
+  snprintf(count, sizeof count, "%llu", (unsigned long long)n);
+  const char *values[1] = {count};
+  PGresult *res = PQexecParams(s->keyconn, stmt_sql[ST_KEYS], 1, NULL, values, NULL, NULL, 0);
+  int r = CF_OK;
+  if (!ok_result(res)) {
+    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    r = cf_error_set(err, CF_EIO, "%s: the %s failed: %s", what, s->name,
+                     msg ? msg : conn_msg(s->keyconn, buf, sizeof buf));
+  } else if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+    r = cf_error_set(err, CF_EIO, "%s: the %s has no key counter", what, s->name);
+  } else {
+    *v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+  }
+  PQclear(res);
+  return r;
+}
+
 static int pg_reserve_keys(struct cf_store *s, uint64_t n, uint64_t *first, struct cf_error *err) {
   static const char what[] = "reserving keys";
   if (n == 0 || n > (uint64_t)INT64_MAX / 2) return cf_error_set(err, CF_EINVAL, "%s: bad count", what);
-  int scope, r = call_begin(s, &scope, err, what);
-  if (r) return r;
-  struct cf__pg_params p = {0};
-  cf__pg_key(&p, n);
+  if (readonly(s)) return refuse_readonly(s, err, what);
   int64_t v = 0;
-  bool found = false;
-  if ((r = fetch_int(s, ST_KEYS, &p, &v, &found, err, what)) == CF_OK && !found)
-    r = cf_error_set(err, CF_EIO, "%s: the %s has no key counter", what, s->name);
-  r = call_end(s, scope, r, err);
+  int r;
+  if (in_tx(s)) {
+    r = reserve_on_keyconn(s, n, &v, err, what);
+  } else {
+    int scope;
+    if ((r = call_begin(s, &scope, err, what))) return r;
+    struct cf__pg_params p = {0};
+    cf__pg_key(&p, n);
+    bool found = false;
+    if ((r = fetch_int(s, ST_KEYS, &p, &v, &found, err, what)) == CF_OK && !found)
+      r = cf_error_set(err, CF_EIO, "%s: the %s has no key counter", what, s->name);
+    r = call_end(s, scope, r, err);
+  }
   if (r == CF_OK) *first = (uint64_t)v;
   return r;
 }
@@ -1292,6 +1583,14 @@ static int run_key(struct cf_store *s, enum stmt_id id, uint64_t key, struct cf_
   return run_st(s, id, &p, NULL, err, what);
 }
 
+/* A side row's delete by instance key: deferred inside an operation (defer_st). */
+static int defer_key(struct cf_store *s, enum stmt_id id, uint64_t key, struct cf_error *err,
+                     const char *what) {
+  struct cf__pg_params p = {0};
+  cf__pg_key(&p, key);
+  return defer_st(s, id, &p, err, what);
+}
+
 /* "{k1,k2,...}": an array of keys as a BIGINT[] parameter's text. */
 static bool key_array(struct cf_buf *b, const uint64_t *keys, size_t n, size_t stride) {
   cf_buf_putc(b, '{');
@@ -1301,6 +1600,12 @@ static bool key_array(struct cf_buf *b, const uint64_t *keys, size_t n, size_t s
   }
   cf_buf_putc(b, '}');
   return !b->oom;
+}
+
+static bool known_key(const uint64_t *keys, size_t n, uint64_t key) {
+  for (size_t i = 0; i < n; i++)
+    if (keys[i] == key) return true;
+  return false;
 }
 
 /*
@@ -1327,14 +1632,14 @@ static int rows_write(struct cf_store *s, uint64_t ikey, const struct cf_store_i
       struct cf__pg_params p = {0};
       cf__pg_key(&p, ikey);
       cf__pg_text(&p, b.data);
-      r = run_st(s, ST_JOBS_DROP, &p, NULL, err, what);
+      r = defer_st(s, ST_JOBS_DROP, &p, err, what);
       cf_buf_release(&b);
       if (r) return r;
     }
-    if ((!(none & CF_STORE_ROWS_TASKS) && (r = run_key(s, ST_TASKS_DELETE_OPEN, ikey, err, what))) ||
-        (!(none & CF_STORE_ROWS_TIMERS) && (r = run_key(s, ST_TIMERS_DELETE_ALL, ikey, err, what))) ||
-        (!(none & CF_STORE_ROWS_SUBS) && (r = run_key(s, ST_SUBS_DELETE_ALL, ikey, err, what))) ||
-        (!(none & CF_STORE_ROWS_INCIDENTS) && (r = run_key(s, ST_INCS_DELETE_ALL, ikey, err, what))))
+    if ((!(none & CF_STORE_ROWS_TASKS) && (r = defer_key(s, ST_TASKS_DELETE_OPEN, ikey, err, what))) ||
+        (!(none & CF_STORE_ROWS_TIMERS) && (r = defer_key(s, ST_TIMERS_DELETE_ALL, ikey, err, what))) ||
+        (!(none & CF_STORE_ROWS_SUBS) && (r = defer_key(s, ST_SUBS_DELETE_ALL, ikey, err, what))) ||
+        (!(none & CF_STORE_ROWS_INCIDENTS) && (r = defer_key(s, ST_INCS_DELETE_ALL, ikey, err, what))))
       return r;
   }
   if (!rows) return CF_OK;
@@ -1353,7 +1658,24 @@ static int rows_write(struct cf_store *s, uint64_t ikey, const struct cf_store_i
     cf__pg_i64(&p, j->worker ? j->lease_until_ms : 0);
     cf__pg_text(&p, j->headers);
     cf__pg_text(&p, j->error_message);
-    if ((r = run_st(s, ST_JOB_UPSERT, &p, NULL, err, what))) return r;
+    if (!fresh) {
+      struct cf__pg_params u = {0};
+      cf__pg_key(&u, j->key);
+      cf__pg_text(&u, j->element_id ? j->element_id : "");
+      cf__pg_text(&u, j->type ? j->type : "");
+      cf__pg_i64(&u, j->retries);
+      cf__pg_i64(&u, j->state);
+      cf__pg_i64(&u, j->available_ms);
+      cf__pg_text(&u, j->worker);
+      cf__pg_i64(&u, j->worker ? j->lease_until_ms : 0);
+      cf__pg_text(&u, j->headers);
+      cf__pg_text(&u, j->error_message);
+      if ((r = defer_st(s, ST_JOB_UPDATE, &u, err, what))) return r;
+      /* A job known to be stored already is not inserted: the insert's key check would wait for a
+       * node whose batch holds the row's lease. */
+      if (rows->prior_jobs_known && known_key(rows->prior_jobs, rows->nprior_jobs, j->key)) continue;
+    }
+    if ((r = defer_st(s, ST_JOB_INSERT_NEW, &p, err, what))) return r;
   }
   for (size_t i = 0; i < rows->ntasks; i++) {
     const struct cf_store_user_task *t = &rows->tasks[i];
@@ -1370,7 +1692,7 @@ static int rows_write(struct cf_store *s, uint64_t ikey, const struct cf_store_i
     cf__pg_text(&p, t->form_key);
     cf__pg_i64(&p, t->priority);
     cf__pg_i64(&p, t->created_ms);
-    if ((r = run_st(s, ST_TASK_INSERT, &p, NULL, err, what))) return r;
+    if ((r = defer_st(s, ST_TASK_INSERT, &p, err, what))) return r;
   }
   for (size_t i = 0; i < rows->ntimers; i++) {
     const struct cf_store_timer *t = &rows->timers[i];
@@ -1380,7 +1702,7 @@ static int rows_write(struct cf_store *s, uint64_t ikey, const struct cf_store_i
     cf__pg_key(&p, t->definition_key);
     cf__pg_text(&p, t->element_id ? t->element_id : "");
     cf__pg_i64(&p, t->due_ms);
-    if ((r = run_st(s, ST_TIMER_INSERT, &p, NULL, err, what))) return r;
+    if ((r = defer_st(s, ST_TIMER_INSERT, &p, err, what))) return r;
   }
   for (size_t i = 0; i < rows->nsubs; i++) {
     const struct cf_store_subscription *u = &rows->subs[i];
@@ -1391,7 +1713,7 @@ static int rows_write(struct cf_store *s, uint64_t ikey, const struct cf_store_i
     cf__pg_i64(&p, u->kind);
     cf__pg_text(&p, u->name ? u->name : "");
     cf__pg_text(&p, u->correlation_key);
-    if ((r = run_st(s, ST_SUB_INSERT, &p, NULL, err, what))) return r;
+    if ((r = defer_st(s, ST_SUB_INSERT, &p, err, what))) return r;
   }
   for (size_t i = 0; i < rows->nincidents; i++) {
     const struct cf_store_incident *c = &rows->incidents[i];
@@ -1404,7 +1726,7 @@ static int rows_write(struct cf_store *s, uint64_t ikey, const struct cf_store_i
     cf__pg_key(&p, c->job_key);
     cf__pg_text(&p, c->message);
     cf__pg_i64(&p, c->created_ms);
-    if ((r = run_st(s, ST_INC_INSERT, &p, NULL, err, what))) return r;
+    if ((r = defer_st(s, ST_INC_INSERT, &p, err, what))) return r;
   }
   return CF_OK;
 }
@@ -1418,7 +1740,7 @@ static int pg_instance_insert(struct cf_store *s, const struct cf_store_instance
   if (r) return r;
   struct cf__pg_params p = {0};
   instance_params(&p, i, i->row_version);
-  if ((r = run_st(s, ST_INST_INSERT, &p, NULL, err, what)) == CF_OK)
+  if ((r = defer_st(s, ST_INST_INSERT, &p, err, what)) == CF_OK)
     r = rows_write(s, i->key, rows, true, err, what);
   return call_end(s, scope, r, err);
 }
@@ -1433,6 +1755,17 @@ static int pg_instance_update(struct cf_store *s, const struct cf_store_instance
   if (r) return r;
   struct cf__pg_params p = {0};
   instance_params(&p, i, expected_version);
+  if (s->op_open) {
+    /* Sent with the operation's end, which says CF_ECONFLICT when the guard changed no row. */
+    pipe_send(s, stmt_name[ST_INST_UPDATE], stmt_sql[ST_INST_UPDATE], &s->prepared[ST_INST_UPDATE], &p,
+              false, &r, err, what);
+    if (r == CF_OK) {
+      s->pend[s->npend - 1].instance = i->key;
+      s->pend[s->npend - 1].expected = expected_version;
+      r = rows_write(s, i->key, rows, false, err, what);
+    }
+    goto out;
+  }
   size_t changed = 0;
   if ((r = run_st(s, ST_INST_UPDATE, &p, &changed, err, what))) goto out;
   if (changed == 0) {
@@ -1830,7 +2163,7 @@ static int pg_history_append(struct cf_store *s, const struct cf_store_event *ev
     cf__pg_i64(&p, events[i].at_ms);
     cf__pg_text(&p, events[i].actor);
     cf__pg_text(&p, b.data);
-    r = run_st(s, ST_HIST_INSERT, &p, NULL, err, what);
+    r = defer_st(s, ST_HIST_INSERT, &p, err, what);
     i = k;
   }
   cf_buf_release(&b);
@@ -1918,6 +2251,7 @@ const struct cf_store_ops cf_store_pg = {
     .op_begin = pg_op_begin,
     .others_wrote = pg_others_wrote,
     .op_end = pg_op_end,
+    .must_end = pg_must_end,
     .reserve_keys = pg_reserve_keys,
     .definition_find_checksum = pg_definition_find_checksum,
     .definition_insert = pg_definition_insert,

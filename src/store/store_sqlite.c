@@ -1876,13 +1876,13 @@ static int sq_op_end(struct cf_store *s, bool keep, struct cf_error *err) {
   /* After SQLITE_FULL or an I/O error SQLite may have rolled back the whole transaction. */
   if (!in_tx(s))
     return cf_error_set(err, CF_EIO, "the transaction was rolled back by the database (an I/O error?)");
-  int r = CF_OK;
-  if (!keep) r = exec_stmt(s, ST_OP_ROLLBACK_TO, err, "undoing an operation");
-  if (in_tx(s)) {
-    int rr = exec_stmt(s, ST_OP_RELEASE, r == CF_OK ? err : NULL, "ending an operation");
-    if (r == CF_OK) r = rr;
-  }
-  return r;
+  /* Neither fails short of the transaction's end: CF_EIO, as the contract reads op_end's failures. */
+  struct cf_error e2;
+  cf_error_clear(&e2);
+  if ((!keep && exec_stmt(s, ST_OP_ROLLBACK_TO, &e2, "undoing an operation")) ||
+      (in_tx(s) && exec_stmt(s, ST_OP_RELEASE, &e2, "ending an operation")))
+    return cf_error_set(err, CF_EIO, "%s: the transaction cannot go on", e2.msg);
+  return CF_OK;
 }
 
 static int sq_definition_list(struct cf_store *s, bool latest_only, struct cf_store_definition **out,

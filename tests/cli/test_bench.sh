@@ -75,7 +75,13 @@ run 0 --model "$models/usertask.bpmn" --store sqlite --instances 9 && has '"user
 run 1 --model "$models/order.bpmn" --store sqlite --instances 2 --db "$tmp/b.db"
 # Stuck instances (an incident on every one) are reported, exit 1.
 run 1 --model "$models/order.bpmn" --store sqlite --instances 3 && has '"stuck": 3'
-run 2 --model "$models/order.bpmn" --db "$tmp/x.db"
+# --db alone picks the durable store from the location: a file is SQLite.
+run 0 --model "$models/order.bpmn" --db "$tmp/x.db" --instances 5 --vars '{"amount": 1500}' && has '"store": "sqlite"' &&
+  has '"completed": 5'
+run 2 --model "$models/order.bpmn" --store memory --db "$tmp/y.db"
+run 2 --model "$models/order.bpmn" --store postgres --db "$tmp/y.db"
+# --nodes is for several nodes on one PostgreSQL database (tests/pg/bench.sh runs it).
+run 2 --model "$models/order.bpmn" --store sqlite --nodes 2
 run 2 --model "$models/order.bpmn" --store disk
 run 2 --model "$models/order.bpmn" --vars '[1, 2]'
 run 2 --model "$models/order.bpmn" --instances 0

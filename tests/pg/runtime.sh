@@ -6,7 +6,8 @@
 # lease and complete its jobs, type by type, until the instance completes;
 # every step with --db postgres://... ; then `crmflow bench` on the same
 # database (200 instances of the order model, every one completed, the
-# server's raw commit rate measured on a probe table that is dropped after).
+# server's raw commit rate measured on a probe table that is dropped after),
+# and with several nodes (--nodes 3 and 2).
 # Fails (not skips) when no server can be started.
 set -euo pipefail
 crmflow=$1
@@ -72,4 +73,21 @@ awk -v r="$ips" 'BEGIN { exit !(r > 0) }' || fail "bench: no throughput in $out"
 listed=$("$crmflow" instances --db "$url" --state completed)
 grep -q "^$key " <<<"$listed" || fail "after the bench: instance $key is gone"
 
-echo "pg.runtime: instance $key completed through $done_jobs jobs, then the bench's 200 ($ips/s) on $url"
+# Several nodes on the one database (--nodes: a process each, its own connection and batches):
+# every instance ends once, though its jobs are leased by whichever node asks first. Three nodes
+# on the order model (parallel branches: an instance's jobs meet on different nodes), then two
+# on the user task model (tasks shared out between the nodes).
+out=$("$crmflow" bench --model "$model" --vars '{"amount": 1500}' --db "$url" --nodes 3 --instances 300 \
+  --inflight 90) || fail "bench --nodes 3 failed: $out"
+for want in '"nodes": 3,' '"instances": 300,' '"completed": 300,' '"stuck": 0,' '"jobs": 1500,'; do
+  grep -qF "$want" <<<"$out" || fail "bench --nodes 3: no $want in $out"
+done
+out=$("$crmflow" bench --model "$src/../shared/models/usertask.bpmn" --db "$url" --nodes 2 --instances 60) ||
+  fail "bench --nodes 2 (user tasks) failed: $out"
+for want in '"nodes": 2,' '"completed": 60,' '"stuck": 0,' '"user_tasks": 60,'; do
+  grep -qF "$want" <<<"$out" || fail "bench --nodes 2 (user tasks): no $want in $out"
+done
+completed=$("$crmflow" instances --db "$url" --state completed --limit 100000 | grep -c '^[0-9]')
+[ "$completed" -eq 561 ] || fail "after the benches: $completed completed instances, not 561 (1 + 200 + 300 + 60)"
+
+echo "pg.runtime: instance $key completed through $done_jobs jobs, then the bench's 200 ($ips/s) on $url, then 300 on 3 nodes and 60 on 2"
