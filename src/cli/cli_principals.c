@@ -158,7 +158,9 @@ static int token_list(int argc, char **argv) {
   }
   for (size_t i = 0; i < n; i++) cf_store_token_release(&t[i]);
   cf_free(t);
-  return cf_cli_emit(&a, &b);
+  rc = cf_cli_emit(&a, &b);
+  cf_buf_release(&b);
+  return rc;
 }
 
 static int token_delete(int argc, char **argv) {
@@ -320,7 +322,9 @@ static int names_list(int argc, char **argv, bool users) {
   }
   cf_free(u);
   cf_free(g);
-  return cf_cli_emit(&a, &b);
+  rc = cf_cli_emit(&a, &b);
+  cf_buf_release(&b);
+  return rc;
 }
 
 static int name_delete(int argc, char **argv, bool users) {

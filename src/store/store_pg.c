@@ -295,6 +295,10 @@ static const char *const migrations[] = {
   X(INC_LIST, "SELECT " INC_COLS " FROM incidents WHERE instance_key = $1 ORDER BY key")           \
   X(TIMERS_DUE, "SELECT " TIMER_COLS " FROM timers WHERE due_ms <= $1 ORDER BY due_ms, key"        \
                 " LIMIT $2")                                                                       \
+  /* Inside a writer's transaction: the due timers no other node's batch holds, held until this   \
+   * one ends (it fires them: deleted, or a start timer moved on), so each fires on one node. */    \
+  X(TIMERS_CLAIM, "SELECT " TIMER_COLS " FROM timers WHERE due_ms <= $1 ORDER BY due_ms, key"      \
+                  " LIMIT $2 FOR UPDATE SKIP LOCKED")                                              \
   X(TIMER_START_SET, "INSERT INTO timers(" TIMER_COLS ") VALUES ($1, 0, $2, $3, $4)"               \
                      " ON CONFLICT (key) DO UPDATE SET definition_key = EXCLUDED.definition_key,"  \
                      " element_id = EXCLUDED.element_id, due_ms = EXCLUDED.due_ms"                 \
@@ -1998,8 +2002,8 @@ static int pg_timers_due(struct cf_store *s, int64_t now_ms, size_t max, struct 
   struct cf__pg_params p = {0};
   cf__pg_i64(&p, now_ms);
   p_limit(&p, max ? max : 1000);
-  return fetch_all(s, ST_TIMERS_DUE, &p, sizeof **out, read_timer, rel_timer, (void **)out, n, err,
-                   "listing due timers");
+  return fetch_all(s, in_tx(s) && !readonly(s) ? ST_TIMERS_CLAIM : ST_TIMERS_DUE, &p, sizeof **out, read_timer,
+                   rel_timer, (void **)out, n, err, "listing due timers");
 }
 
 static int pg_timer_start_set(struct cf_store *s, const struct cf_store_timer *t,

@@ -619,9 +619,13 @@ int cf__store_pg_crm_timers_due(struct cf_store *s, int64_t now_ms, size_t max,
   struct cf__pg_params p = {0};
   cf__pg_i64(&p, now_ms);
   cf__pg_i64(&p, max == 0 ? 1000 : max > (size_t)INT64_MAX ? INT64_MAX : (int64_t)max);
+  /* Inside a writer's transaction, claimed as the runtime's timers are (TIMERS_CLAIM). */
+  bool claim = cf__store_pg_in_tx(s) && !cf__store_pg_readonly(s);
   return list(s,
-              "SELECT " TIMER_COLS " FROM crm_timers WHERE due_ms <= $1"
-              " ORDER BY due_ms, trigger_key, record_key LIMIT $2",
+              claim ? "SELECT " TIMER_COLS " FROM crm_timers WHERE due_ms <= $1"
+                      " ORDER BY due_ms, trigger_key, record_key LIMIT $2 FOR UPDATE SKIP LOCKED"
+                    : "SELECT " TIMER_COLS " FROM crm_timers WHERE due_ms <= $1"
+                      " ORDER BY due_ms, trigger_key, record_key LIMIT $2",
               &p, sizeof **out, read_timer, rel_timer, (void **)out, n, err,
               "listing due trigger timers");
 }

@@ -1194,6 +1194,45 @@ static void a_lost_lock_wait_ends_the_batch_not_the_operations_before(void **sta
   O->close(b);
 }
 
+/*
+ * Two nodes' writers look for due timers at once, each inside its batch: the second gets only those
+ * the first did not take (each timer fires on one node), and sees the rest again once the first
+ * batch ended without firing them.
+ */
+static void two_nodes_never_take_the_same_due_timer(void **state) {
+  struct cf_error err = {0};
+  struct cf_store *a = open_db("a", CF_STORE_FAST), *b = open_db("b", CF_STORE_FAST);
+  struct cf_store_timer start = {.key = 50, .definition_key = 7, .element_id = (char *)"daily", .due_ms = 300};
+  ok(O->timer_start_set(a, &start, &err), &err);
+  struct cf_store_instance i = instance(100, "order");
+  struct cf_store_timer t = {.key = 101, .element_id = (char *)"wait", .due_ms = 200};
+  ok(O->instance_insert(a, &i, &(struct cf_store_instance_rows){.timers = &t, .ntimers = 1}, &err), &err);
+  struct cf_store_timer *da = NULL, *db = NULL;
+  size_t na = 0, nb = 0;
+  ok(O->begin(a, &err), &err);
+  ok(O->timers_due(a, 1000, 1, &da, &na, &err), &err);
+  assert_int_equal(na, 1);
+  assert_int_equal(da[0].key, 101);
+  ok(O->begin(b, &err), &err);
+  ok(O->timers_due(b, 1000, 10, &db, &nb, &err), &err);
+  assert_int_equal(nb, 1);
+  assert_int_equal(db[0].key, 50); /* not 101, which a holds */
+  cf_store_timer_release(&db[0]);
+  cf_free(db);
+  O->rollback(b);
+  O->rollback(a); /* a did not fire it: it is due again, for anyone */
+  ok(O->begin(b, &err), &err);
+  ok(O->timers_due(b, 1000, 10, &db, &nb, &err), &err);
+  assert_int_equal(nb, 2);
+  for (size_t k = 0; k < nb; k++) cf_store_timer_release(&db[k]);
+  cf_free(db);
+  ok(O->commit(b, &err), &err);
+  cf_store_timer_release(&da[0]);
+  cf_free(da);
+  O->close(a);
+  O->close(b);
+}
+
 /* Two connections update one instance from the same version: one wins, the other is told, nothing is applied twice. */
 static void two_connections_race_on_an_instance(void **state) {
   struct cf_error err = {0};
@@ -1343,6 +1382,7 @@ int main(void) {
       CASE(two_connections_lease_each_job_once),
       CASE(two_connections_race_on_an_instance),
       CASE(keys_reserved_in_a_batch_do_not_wait_for_another_batch),
+      CASE(two_nodes_never_take_the_same_due_timer),
       CASE(a_lost_lock_wait_ends_the_batch_not_the_operations_before),
       CASE(refused_calls_leave_the_transaction_usable),
       CASE(ui_aggregates),
