@@ -5,7 +5,8 @@
 # (postgresql-NN: /usr/lib/postgresql/NN/bin): a new cluster in DIR/data,
 # listening on 127.0.0.1 only, on a free port, its socket in DIR (never the
 # system's /var/run/postgresql), trust authentication for the user crmflow,
-# durability off (fsync=off: a test server that dies is thrown away anyway).
+# durability off (fsync=off: a test server that dies is thrown away anyway;
+# PG_DURABLE=1 keeps PostgreSQL's durable defaults, for the benchmarks).
 #
 #   start DIR  creates DIR if needed (it must hold no cluster yet), starts the
 #              server, creates the database crmflow_test and prints its URL,
@@ -75,13 +76,16 @@ start)
       >"$dir/initdb.log" 2>&1; then
     die "initdb failed (as ${run_user:-$(id -un)}): $(tail -n 5 "$dir/initdb.log")"
   fi
+  # Durability off for the tests; PG_DURABLE=1 (the benchmarks, bench/pg/run.sh) keeps the defaults.
+  durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  [ "${PG_DURABLE:-}" != 1 ] || durability=""
   # A free port: a few random tries, each checked by connecting first and then by starting.
   started=""
   for _ in 1 2 3 4 5 6 7 8; do
     port=$((20000 + RANDOM % 40000))
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then continue; fi
     if as_server "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir $durability" \
         start >"$dir/pg_ctl.log" 2>&1; then
       started=$port
       break

@@ -6,7 +6,10 @@
 # deployed through POST /v2/deployments (multipart), instances created through
 # POST /v2/process-instances, their jobs activated and completed type by type until every one
 # ended, the instances found by POST /v2/process-instances/search (state COMPLETED), a CRM record
-# created and found again through /v2/crm/records; then SIGTERM, and serve exits 0.
+# created and found again through /v2/crm/records; then a second node on the same database, and
+# messages across the two: a message published on one node correlates with the subscription an
+# instance opened on the other, and a message buffered on one is taken by an instance started on
+# the other; then SIGTERM, and serve exits 0.
 # Fails (not skips) when no server can be started.
 set -euo pipefail
 crmflow=$1
@@ -14,7 +17,8 @@ src=$2
 model=$src/tests/pg/order.bpmn
 dir=$(mktemp -d /tmp/cf_pgsv_XXXXXX)
 pid=
-trap '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; bash "$src/tests/pg/pg.sh" stop "$dir"' EXIT
+pid2=
+trap '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; [ -n "$pid2" ] && kill -9 "$pid2" 2>/dev/null; bash "$src/tests/pg/pg.sh" stop "$dir"' EXIT
 
 fail() {
   echo "pg.serve: $*" >&2
@@ -97,6 +101,62 @@ h = call("GET", f"/v2/crm/records/lead/{rk}/history")
 if len(h["items"]) < 2: sys.exit(f"record history: {h}")
 print(f"{N} instances, {len(completed)} jobs, record {rk}")
 PY
+
+# A second node on the same database, and a model that waits for a message.
+port2=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$crmflow" serve --db "$url" --listen "127.0.0.1:$port2" 2>"$dir/serve2.log" &
+pid2=$!
+for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port2/healthz" && break; sleep 0.1; done
+curl -s -o /dev/null "http://127.0.0.1:$port2/healthz" || fail "the second node does not answer on port $port2"
+cat >"$dir/paid.bpmn" <<'XML'
+<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="t">
+  <bpmn:message id="m_paid" name="paid"><bpmn:extensionElements><zeebe:subscription correlationKey="=orderId" /></bpmn:extensionElements></bpmn:message>
+  <bpmn:process id="await_payment" isExecutable="true">
+    <bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:intermediateCatchEvent id="wait_paid"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:messageEventDefinition messageRef="m_paid" /></bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="e"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="wait_paid" />
+    <bpmn:sequenceFlow id="f2" sourceRef="wait_paid" targetRef="e" />
+  </bpmn:process>
+</bpmn:definitions>
+XML
+out=$(curl -s -H "Authorization: Bearer $tok" -F "resources=@$dir/paid.bpmn" "http://127.0.0.1:$port/v2/deployments")
+grep -q '"processDefinitionId":"await_payment"' <<<"$out" || fail "deploy the message model: $out"
+python3 - "$port" "$port2" "$tok" <<'PY' || fail "messages across nodes"
+import json, sys, time, urllib.request
+p1, p2, tok = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+def call(port, method, path, body=None, want=(200,)):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode() if body is not None else None,
+                                 method=method, headers={"Authorization": "Bearer " + tok, "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            status, raw = r.status, r.read()
+    except urllib.error.HTTPError as e:
+        status, raw = e.code, e.read()
+    if status not in want: sys.exit(f"{method} :{port}{path}: {status} {raw[:400]!r}")
+    return json.loads(raw) if raw else None
+def state(port, key):
+    return call(port, "GET", f"/v2/process-instances/{key}")["state"]
+# Subscription opened on node 1, message published on node 2.
+a = call(p1, "POST", "/v2/process-instances", {"processDefinitionId": "await_payment", "variables": {"orderId": "A-1"}})["processInstanceKey"]
+if state(p2, a) != "ACTIVE": sys.exit("A-1 is not waiting")
+call(p2, "POST", "/v2/messages/publication", {"name": "paid", "correlationKey": "A-1", "timeToLive": 0})
+# Buffered on node 2 (no instance waits yet), taken by an instance started on node 1.
+call(p2, "POST", "/v2/messages/publication", {"name": "paid", "correlationKey": "B-2", "timeToLive": 60000})
+b = call(p1, "POST", "/v2/process-instances", {"processDefinitionId": "await_payment", "variables": {"orderId": "B-2"}})["processInstanceKey"]
+deadline = time.time() + 10
+while time.time() < deadline and (state(p1, a) != "COMPLETED" or state(p2, b) != "COMPLETED"): time.sleep(0.1)
+for k, what in ((a, "published on node 2 to node 1's subscription"), (b, "buffered on node 2, started on node 1")):
+    if state(p1, k) != "COMPLETED": sys.exit(f"instance {k} ({what}) is {state(p1, k)}")
+print(f"messages across nodes: {a} and {b} completed")
+PY
+kill -TERM "$pid2"
+rc=0
+wait "$pid2" || rc=$?
+pid2=
+[ $rc -eq 0 ] || fail "the second node exited $rc on SIGTERM"
 
 kill -TERM "$pid"
 rc=0
