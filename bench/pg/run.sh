@@ -32,14 +32,22 @@ empty_db() {
 
 results=$dir/results.jsonl
 : >"$results"
+# One run: its JSON line to the results; a run that fails says why and is left out of the medians.
+one() {
+  local out
+  if out=$("$crmflow" bench --model "$model" --vars '{"amount": 1500}' --instances "$n" --inflight 1000 "$@" \
+    2>"$dir/stderr"); then
+    echo "$out" | tee -a "$results"
+  else
+    echo "bench/pg/run.sh: crmflow bench $* failed: $(tail -n 3 "$dir/stderr")" >&2
+  fi
+}
 for r in $(seq 1 "$repeats"); do
   rm -f "$dir/s.db" "$dir/s.db-wal" "$dir/s.db-shm"
-  "$crmflow" bench --model "$model" --vars '{"amount": 1500}' --db "$dir/s.db" --instances "$n" --inflight 1000 \
-    2>/dev/null | tee -a "$results"
+  one --db "$dir/s.db"
   for k in 1 2 3; do
     empty_db
-    "$crmflow" bench --model "$model" --vars '{"amount": 1500}' --db "$url" --nodes "$k" --instances "$n" \
-      --inflight 1000 2>/dev/null | tee -a "$results"
+    one --db "$url" --nodes "$k"
   done
 done
 

@@ -387,6 +387,10 @@ struct cf_store {
   /* The last kept operation's savepoint is released with the next operation's first statements
    * (not with its own end: a guarded update found stale at the end must still be undone). */
   bool release_pending;
+  /* others_wrote: every writing transaction notifies crmflow_commit as it commits; a writable
+   * handle listens from its opening. */
+  bool listening, asked;
+  bool dirty;                /* the open transaction wrote (or ran an operation) */
   size_t npend;              /* statements sent whose results are unread */
   struct pend {
     const char *what;        /* for the message if it failed */
@@ -1066,6 +1070,7 @@ int cf__store_pg_fail(struct cf_store *s, const PGresult *res, struct cf_error *
 
 /* A new transaction, or none: no operation kept, the server's lock_timeout. */
 static void tx_reset(struct cf_store *s) {
+  s->dirty = false;
   s->release_pending = false;
   s->kept_ops = 0;
   s->short_wait = false;
@@ -1088,6 +1093,7 @@ static void pg_rollback(struct cf_store *s) {
 /* A failed commit rolls back: nothing of the transaction is stored. */
 static int pg_commit(struct cf_store *s, struct cf_error *err) {
   s->op_open = false;
+  bool notify = s->dirty, short_wait = s->short_wait;
   tx_reset(s);
   if (s->pipe) {
     int r = pipe_flush(s, err);
@@ -1107,7 +1113,13 @@ static int pg_commit(struct cf_store *s, struct cf_error *err) {
                         "commit: a statement of the transaction failed, so the database aborted"
                         " it; nothing of it was stored");
   }
-  PGresult *res = PQexec(s->conn, "COMMIT");
+  /* The notification goes out with the commit, to every other handle's others_wrote. */
+  /* NOTIFY takes the database's notification lock as it commits (one committing notifier at a
+   * time, each for its commit's flush): never with the short lock wait of a batch, which would
+   * fail the commit when another node's commit holds it a little longer. */
+  PGresult *res = PQexec(s->conn, !notify         ? "COMMIT"
+                                  : short_wait ? "SET LOCAL lock_timeout = 0; NOTIFY crmflow_commit; COMMIT"
+                                               : "NOTIFY crmflow_commit; COMMIT");
   int r = CF_OK;
   if (!ok_result(res))
     r = pg_fail(s, res, err, "commit");
@@ -1128,6 +1140,7 @@ enum { TX_NONE, TX_OWN, TX_SAVEPOINT };
 static int call_begin(struct cf_store *s, int *scope, struct cf_error *err, const char *what) {
   *scope = TX_NONE;
   if (readonly(s)) return refuse_readonly(s, err, what);
+  s->dirty = true;
   if (in_tx(s)) {
     if (s->op_open) return CF_OK;
     int r = exec_sql(s, "SAVEPOINT cf_call", err, what);
@@ -1162,15 +1175,31 @@ int cf__store_pg_call_end(struct cf_store *s, int scope, int r, struct cf_error 
 }
 
 /*
- * NEEDSWORK: always true. A runtime that keeps instances in memory then
- * checks each one's row version (instance_version) at every batch, which is
- * correct and costs a read per cached instance used. A cheaper answer needs a
- * counter every commit of every node bumps (a hot row that would serialize
- * their commits) or the server's commit timestamps (track_commit_timestamp,
- * a server setting); the row version check stays the guard either way.
+ * Whether another connection committed a write since this handle last asked:
+ * a writing transaction sends NOTIFY crmflow_commit with its COMMIT, and a
+ * writable handle LISTENs from its opening; libpq keeps the notifications
+ * that came with any answer, and the server sends those pending before it
+ * reads the next command (so, asked right after BEGIN, every commit the
+ * server had signalled before the BEGIN is seen). One committed in the
+ * instant before, not yet signalled, is seen at the next ask: the same as a
+ * commit during the transaction, which no asking at its start can see, and
+ * which the instance row's version guards against. A handle that does not
+ * listen (read-only) says true.
  */
 static int pg_others_wrote(struct cf_store *s, bool *wrote, struct cf_error *err) {
+  (void)err;
   *wrote = true;
+  if (!s->listening || s->pipe) return CF_OK;
+  bool any = !s->asked;
+  s->asked = true;
+  if (!PQconsumeInput(s->conn)) return CF_OK; /* the next statement says what is wrong */
+  int me = PQbackendPID(s->conn);
+  PGnotify *n;
+  while ((n = PQnotifies(s->conn))) {
+    if (n->be_pid != me) any = true;
+    PQfreemem(n);
+  }
+  *wrote = any;
   return CF_OK;
 }
 
@@ -1178,6 +1207,7 @@ static int pg_op_begin(struct cf_store *s, struct cf_error *err) {
   if (!in_tx(s)) return cf_error_set(err, CF_EINVAL, "an operation needs an open transaction");
   if (s->op_open) return cf_error_set(err, CF_EINVAL, "an operation is already open");
   s->lock_lost = false;
+  s->dirty = true;
   int r = CF_OK;
   if (s->release_pending) {
     if ((r = pipe_send_sql(s, "RELEASE SAVEPOINT cf_op", err, "starting an operation"))) return r;
@@ -1378,7 +1408,8 @@ static int pg_open(const char *location, unsigned flags, struct cf_store **out, 
       (r = exec_sql(s, "SET synchronous_commit = off", err, "opening")) != CF_OK)
     goto out;
   if (!readonly(s)) {
-    r = migrate(s, err);
+    if ((r = migrate(s, err)) == CF_OK && (r = exec_sql(s, "LISTEN crmflow_commit", err, "opening")) == CF_OK)
+      s->listening = true;
   } else {
     if ((r = exec_sql(s, "SET default_transaction_read_only = on", err, "opening")) != CF_OK)
       goto out;

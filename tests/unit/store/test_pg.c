@@ -1233,6 +1233,57 @@ static void two_nodes_never_take_the_same_due_timer(void **state) {
   O->close(b);
 }
 
+/*
+ * others_wrote: true the first time, then only after another connection committed a write (not
+ * after this handle's own commits, nor another's transaction that wrote nothing or rolled back);
+ * a read-only handle always says true (it keeps nothing to check).
+ */
+static void others_wrote_tells_another_connections_commit(void **state) {
+  struct cf_error err = {0};
+  struct cf_store *a = open_db("a", CF_STORE_FAST), *b = open_db("b", CF_STORE_FAST);
+  bool w = false;
+#define ASK(h, want)                            \
+  do {                                          \
+    ok(O->begin(h, &err), &err);                \
+    ok(O->others_wrote(h, &w, &err), &err);     \
+    O->rollback(h);                             \
+    assert_int_equal(w, want);                  \
+  } while (0)
+  ASK(b, true); /* the first time */
+  ASK(b, false);
+  struct cf_store_instance i = instance(100, "order"), j = instance(200, "order");
+  ok(O->instance_insert(a, &i, NULL, &err), &err); /* a's own transaction, committed */
+  ASK(b, true);
+  ASK(b, false);
+  ok(O->instance_insert(b, &j, NULL, &err), &err); /* b's own */
+  ASK(b, false);
+  ok(O->begin(a, &err), &err); /* a transaction that writes nothing */
+  ok(O->commit(a, &err), &err);
+  ASK(b, false);
+  ok(O->begin(a, &err), &err); /* one that writes and rolls back */
+  struct cf_store_instance k = instance(300, "order");
+  ok(O->instance_insert(a, &k, NULL, &err), &err);
+  O->rollback(a);
+  ASK(b, false);
+  ok(O->begin(a, &err), &err); /* a batch: an operation kept, committed */
+  ok(O->op_begin(a, &err), &err);
+  ok(O->instance_insert(a, &k, NULL, &err), &err);
+  ok(O->op_end(a, true, &err), &err);
+  ok(O->commit(a, &err), &err);
+  ASK(b, true);
+  ASK(a, true); /* a never asked: the first time (b's insert of 200 is in it) */
+  ASK(a, false);
+#undef ASK
+  struct cf_store *r = open_db("b", CF_STORE_READONLY);
+  for (int n = 0; n < 2; n++) {
+    ok(O->others_wrote(r, &w, &err), &err);
+    assert_true(w);
+  }
+  O->close(r);
+  O->close(a);
+  O->close(b);
+}
+
 /* Two connections update one instance from the same version: one wins, the other is told, nothing is applied twice. */
 static void two_connections_race_on_an_instance(void **state) {
   struct cf_error err = {0};
@@ -1382,6 +1433,7 @@ int main(void) {
       CASE(two_connections_lease_each_job_once),
       CASE(two_connections_race_on_an_instance),
       CASE(keys_reserved_in_a_batch_do_not_wait_for_another_batch),
+      CASE(others_wrote_tells_another_connections_commit),
       CASE(two_nodes_never_take_the_same_due_timer),
       CASE(a_lost_lock_wait_ends_the_batch_not_the_operations_before),
       CASE(refused_calls_leave_the_transaction_usable),
