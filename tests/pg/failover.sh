@@ -67,7 +67,7 @@ python3 - "$tok" "$(cat "$dir/pid.3")" "${ports[@]}" <<'PY' || fail "the run (ab
 import json, os, signal, sys, threading, time, urllib.request, collections
 tok, victim = sys.argv[1], int(sys.argv[2])
 ports = [int(p) for p in sys.argv[3:]]
-N = int(os.environ.get("FO_INSTANCES", "600"))
+N = int(os.environ.get("FO_INSTANCES", "2000"))
 LEASE = 2000
 def call(port, method, path, body=None):
     data = json.dumps(body).encode() if body is not None else None
