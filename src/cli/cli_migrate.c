@@ -14,17 +14,21 @@
  *   CRM             record types, records (same keys and versions) with their unique values and
  *                   their change history, triggers, enrollments, date-relative timers, the crm
  *                   layer's named state (crm.gen, assign.rr.GROUP)
+ *   messages        buffered messages (expired ones too, as stored: same keys, names,
+ *                   correlation keys, message ids, variables, publish and expiry times) with their
+ *                   correlation marks (the processes each was already correlated to)
  *   the key counter the target's next key is the source's next key
  *
- * Not copied, for the store interface has no way to list them: buffered messages (and their
- * correlation marks) and the change history of records already deleted. An enrollment whose
- * instance was pruned from the source is kept with no instance (it counts, it is not active).
+ * Not copied, for the store interface has no way to list it: the change history of records
+ * already deleted. An enrollment whose instance was pruned from the source is kept with no
+ * instance (it counts, it is not active).
  *
  * The source is read inside one transaction that is rolled back at the end (nothing is written
  * to it); the target is written in one transaction: a failed migration leaves it empty. The target
- * must be empty (no definitions, instances, principals, records, record types or triggers).
+ * must be empty (no definitions, instances, principals, records, record types, triggers or
+ * buffered messages).
  * At the end the counts of both are compared (instances by state, jobs, user tasks, incidents,
- * definitions, records) and printed; a difference is exit status 1.
+ * definitions, records, buffered messages) and printed; a difference is exit status 1.
  * Stop every `crmflow serve` of the source first: what it writes after the copy is not copied.
  */
 #include <inttypes.h>
@@ -48,8 +52,9 @@ static const char usage[] =
     "Copies the whole database SOURCE into TARGET, which must be empty: process definitions,\n"
     "instances (running ones too, with their jobs, user tasks, timers, subscriptions and\n"
     "incidents), history, tokens, users, groups, and the CRM's record types, records, triggers,\n"
-    "enrollments and timers. A location is a file path (SQLite; 'sqlite:PATH' too) or a\n"
-    "postgres:// URL. Buffered messages are not copied. Stop the servers of SOURCE first.\n"
+    "enrollments and timers, and buffered messages (with the processes each was already\n"
+    "correlated to). A location is a file path (SQLite; 'sqlite:PATH' too) or a postgres://\n"
+    "URL. Stop the servers of SOURCE first.\n"
     "Prints the counts of both at the end; exit status 1 when they differ.\n"
     "\n"
     "  --from SOURCE  the database to copy (read only)\n"
@@ -69,6 +74,7 @@ struct mig {
   struct cf_store_timer *timers;
   size_t ntimers;
   size_t copied_instances, copied_events, copied_records, copied_changes, copied_enrollments;
+  size_t copied_messages, copied_marks;
 };
 
 static const char *loc(const char *text) { return strncmp(text, "sqlite:", 7) ? text : text + 7; }
@@ -78,7 +84,7 @@ static int oom(struct mig *g) { return cf_error_set(&g->err, CF_ENOMEM, "out of 
 /* ------------------------------------------------------------ counts */
 
 struct counts {
-  uint64_t inst[3], jobs, tasks, incidents, definitions, records;
+  uint64_t inst[3], jobs, tasks, incidents, definitions, records, messages;
 };
 
 static int count_one(const struct cf_store_ops *ops, struct cf_store *st, enum cf_store_entity e, const char *field,
@@ -94,6 +100,24 @@ static int count_one(const struct cf_store_ops *ops, struct cf_store *st, enum c
   return rc;
 }
 
+/* Buffered messages as stored (expired ones too, as they are copied): the search has no entity for them. */
+static int count_messages(const struct cf_store_ops *ops, struct cf_store *st, uint64_t *out, struct cf_error *err) {
+  uint64_t total = 0, after = 0;
+  for (;;) {
+    struct cf_store_message *m = NULL;
+    size_t n = 0;
+    int rc = ops->message_list(st, after, 500, &m, &n, err);
+    if (rc) return rc;
+    total += n;
+    if (n) after = m[n - 1].key;
+    for (size_t i = 0; i < n; i++) cf_store_message_release(&m[i]);
+    cf_free(m);
+    if (n < 500) break;
+  }
+  *out = total;
+  return CF_OK;
+}
+
 static int count_all(const struct cf_store_ops *ops, struct cf_store *st, struct counts *c, struct cf_error *err) {
   memset(c, 0, sizeof *c);
   int rc = 0;
@@ -103,6 +127,7 @@ static int count_all(const struct cf_store_ops *ops, struct cf_store *st, struct
   if (!rc) rc = count_one(ops, st, CF_STORE_INCIDENTS, NULL, 0, &c->incidents, err);
   if (!rc) rc = count_one(ops, st, CF_STORE_DEFINITIONS, NULL, 0, &c->definitions, err);
   if (!rc) rc = count_one(ops, st, CF_STORE_RECORDS, NULL, 0, &c->records, err);
+  if (!rc) rc = count_messages(ops, st, &c->messages, err);
   return rc;
 }
 
@@ -454,6 +479,34 @@ static int copy_crm(struct mig *g, size_t *ntypes, size_t *ntriggers) {
   return rc;
 }
 
+/* ------------------------------------------------------------ buffered messages */
+
+/* Every buffered message, expired ones too (the target's engine expires them as the source's
+ * would), with the same key, and its correlation marks: a process it was correlated to does not
+ * take it again on the target. */
+static int copy_messages(struct mig *g) {
+  int rc = CF_OK;
+  for (uint64_t after = 0; !rc;) {
+    struct cf_store_message *m = NULL;
+    size_t n = 0;
+    if ((rc = g->so->message_list(g->src, after, 500, &m, &n, &g->err))) break;
+    for (size_t i = 0; i < n && !rc; i++) {
+      if ((rc = g->to->message_insert(g->dst, &m[i], &g->err))) break;
+      g->copied_messages++;
+      for (size_t k = 0; k < m[i].ncorrelated && !rc; k++) {
+        bool already = false;
+        rc = g->to->message_correlated(g->dst, m[i].key, m[i].correlated[k], &already, true, &g->err);
+        if (!rc) g->copied_marks++;
+      }
+    }
+    if (n) after = m[n - 1].key;
+    for (size_t i = 0; i < n; i++) cf_store_message_release(&m[i]);
+    cf_free(m);
+    if (n < 500) break;
+  }
+  return rc;
+}
+
 /* ------------------------------------------------------------ the command */
 
 /* Whether the target holds anything. */
@@ -465,6 +518,7 @@ static int target_empty(struct mig *g, bool *empty, const char **what) {
   if (c.definitions) *what = "process definitions";
   else if (c.inst[0] + c.inst[1] + c.inst[2]) *what = "process instances";
   else if (c.records) *what = "records";
+  else if (c.messages) *what = "buffered messages";
   if (*what) {
     *empty = false;
     return CF_OK;
@@ -504,8 +558,10 @@ static int target_empty(struct mig *g, bool *empty, const char **what) {
 
 static void print_counts(const char *label, const struct counts *c) {
   printf("%-7s instances active %" PRIu64 ", completed %" PRIu64 ", terminated %" PRIu64 "; jobs %" PRIu64
-         "; user tasks %" PRIu64 "; incidents %" PRIu64 "; definitions %" PRIu64 "; records %" PRIu64 "\n",
-         label, c->inst[0], c->inst[1], c->inst[2], c->jobs, c->tasks, c->incidents, c->definitions, c->records);
+         "; user tasks %" PRIu64 "; incidents %" PRIu64 "; definitions %" PRIu64 "; records %" PRIu64
+         "; messages %" PRIu64 "\n",
+         label, c->inst[0], c->inst[1], c->inst[2], c->jobs, c->tasks, c->incidents, c->definitions, c->records,
+         c->messages);
 }
 
 int cf_cli_migrate(int argc, char **argv) {
@@ -556,6 +612,7 @@ int cf_cli_migrate(int argc, char **argv) {
   if ((rc = copy_instances(&g))) goto fail;
   if ((rc = copy_principals(&g, &ntok, &nusers, &ngroups))) goto fail;
   if ((rc = copy_crm(&g, &ntypes, &ntriggers))) goto fail;
+  if ((rc = copy_messages(&g))) goto fail;
   /* The key counter: the target's next key is the source's. */
   if ((rc = g.to->reserve_keys(g.dst, 1, &first, &g.err))) goto fail;
   if (first + 1 < next && (rc = g.to->reserve_keys(g.dst, next - first - 1, &first, &g.err))) goto fail;
@@ -566,9 +623,10 @@ int cf_cli_migrate(int argc, char **argv) {
   dst_tx = false;
   if ((rc = count_all(g.to, g.dst, &ct, &g.err))) goto fail;
   printf("migrated %s to %s: %zu definitions, %zu instances (%zu history events), %zu tokens, %zu users, %zu groups,"
-         " %zu record types, %zu records (%zu changes), %zu triggers (%zu enrollments); next key %" PRIu64 "\n",
+         " %zu record types, %zu records (%zu changes), %zu triggers (%zu enrollments), %zu buffered messages"
+         " (%zu correlation marks); next key %" PRIu64 "\n",
          from, to, ndefs, g.copied_instances, g.copied_events, ntok, nusers, ngroups, ntypes, g.copied_records,
-         g.copied_changes, ntriggers, g.copied_enrollments, next);
+         g.copied_changes, ntriggers, g.copied_enrollments, g.copied_messages, g.copied_marks, next);
   print_counts("source:", &cs);
   print_counts("target:", &ct);
   if (memcmp(&cs, &ct, sizeof cs)) {

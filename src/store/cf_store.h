@@ -151,6 +151,10 @@ struct cf_store_message {
   char *message_id;        /* or NULL */
   char *variables;         /* JSON object */
   int64_t published_ms, expires_ms;
+  /* Filled by message_list only (NULL and 0 from other reads; ignored by writes): the process ids
+   * the message was already correlated to (its marks, see message_correlated), in byte order. */
+  char **correlated;
+  size_t ncorrelated;
 };
 
 /* One history event of an instance (append-only). */
@@ -523,6 +527,12 @@ struct cf_store_ops {
    * (atomically with the check). */
   int (*message_correlated)(struct cf_store *s, uint64_t message_key, const char *process_id,
                             bool *already, bool mark, struct cf_error *err);
+  /* Every buffered message as stored (expired ones too) with key > after_key, by key, at most
+   * limit (0: a default of 1000), each with its correlation marks (->correlated): a page of a
+   * whole database's copy (crmflow migrate). Caller releases each row and frees *out; on failure
+   * nothing is handed out. Inside a transaction, the pages are of one snapshot. */
+  int (*message_list)(struct cf_store *s, uint64_t after_key, size_t limit,
+                      struct cf_store_message **out, size_t *n, struct cf_error *err);
   /* Removes messages with expires_ms <= now (and their correlation marks). */
   int (*messages_expire)(struct cf_store *s, int64_t now_ms, size_t *removed, struct cf_error *err);
 

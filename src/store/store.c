@@ -95,7 +95,21 @@ void cf_store_message_release(struct cf_store_message *m) {
   cf_free(m->correlation_key);
   cf_free(m->message_id);
   cf_free(m->variables);
+  for (size_t i = 0; i < m->ncorrelated; i++) cf_free(m->correlated[i]);
+  cf_free(m->correlated);
   memset(m, 0, sizeof *m);
+}
+
+bool cf__store_message_mark(struct cf_store_message *m, const char *process_id, size_t len) {
+  char *copy = cf_strndup(process_id, len);
+  char **grown = copy ? cf_realloc(m->correlated, (m->ncorrelated + 1) * sizeof *grown) : NULL;
+  if (!grown) {
+    cf_free(copy);
+    return false;
+  }
+  grown[m->ncorrelated++] = copy;
+  m->correlated = grown;
+  return true;
 }
 
 void cf_store_event_release(struct cf_store_event *e) {

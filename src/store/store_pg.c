@@ -312,6 +312,10 @@ static const char *const migrations[] = {
   X(MSG_FIND, "SELECT " MSG_COLS " FROM messages WHERE name = $1"                                  \
               " AND correlation_key IS NOT DISTINCT FROM $2::text AND expires_ms > $3 ORDER BY key")\
   X(MSG_BY_ID, "SELECT 1 FROM messages WHERE message_id = $1 AND expires_ms > $2")                 \
+  X(MSG_LIST, "SELECT " MSG_COLS " FROM messages WHERE key > $1 ORDER BY key LIMIT $2")            \
+  X(CORR_LIST, "SELECT message_key, process_id FROM message_correlations"                          \
+               " WHERE message_key > $1 AND message_key <= $2"                                     \
+               " ORDER BY message_key, process_id COLLATE \"C\"")                                  \
   X(CORR_GET, "SELECT 1 FROM message_correlations WHERE message_key = $1 AND process_id = $2")     \
   X(CORR_MARK, "INSERT INTO message_correlations VALUES ($1, $2) ON CONFLICT DO NOTHING")          \
   X(MSG_EXPIRE_CORR, "DELETE FROM message_correlations WHERE message_key IN"                       \
@@ -2144,6 +2148,46 @@ static int pg_message_correlated(struct cf_store *s, uint64_t message_key, const
   return r;
 }
 
+/* The marks of the listed messages (by key) are read with one statement over their keys; byte
+ * order (COLLATE "C") as SQLite's. */
+static int pg_message_list(struct cf_store *s, uint64_t after_key, size_t limit,
+                           struct cf_store_message **out, size_t *n, struct cf_error *err) {
+  static const char what[] = "listing buffered messages";
+  struct cf_store_message *m = NULL;
+  size_t cnt = 0, at = 0;
+  struct cf__pg_params p = {0};
+  cf__pg_key(&p, after_key);
+  p_limit(&p, limit ? limit : 1000);
+  int r = fetch_all(s, ST_MSG_LIST, &p, sizeof *m, read_message, rel_message, (void **)&m, &cnt,
+                    err, what);
+  if (r || cnt == 0) goto out;
+  struct cf__pg_params q = {0};
+  cf__pg_key(&q, after_key);
+  cf__pg_key(&q, m[cnt - 1].key);
+  PGresult *res = exec_st(s, ST_CORR_LIST, &q, &r, err, what);
+  if (!res) goto out;
+  for (int row = 0, rows = PQntuples(res); row < rows; row++) {
+    uint64_t key = col_key(res, row, 0);
+    while (at < cnt && m[at].key < key) at++;
+    if (at == cnt || m[at].key != key) continue; /* a mark of no message: not listed */
+    if (!cf__store_message_mark(&m[at], PQgetvalue(res, row, 1),
+                                (size_t)PQgetlength(res, row, 1))) {
+      r = nomem(err, what);
+      break;
+    }
+  }
+  PQclear(res);
+out:
+  if (r != CF_OK) {
+    for (size_t i = 0; i < cnt; i++) cf_store_message_release(&m[i]);
+    cf_free(m);
+    return r;
+  }
+  *out = m;
+  *n = cnt;
+  return CF_OK;
+}
+
 static int pg_messages_expire(struct cf_store *s, int64_t now_ms, size_t *removed,
                               struct cf_error *err) {
   static const char what[] = "expiring messages";
@@ -2311,6 +2355,7 @@ const struct cf_store_ops cf_store_pg = {
     .message_find = pg_message_find,
     .message_by_id = pg_message_by_id,
     .message_correlated = pg_message_correlated,
+    .message_list = pg_message_list,
     .messages_expire = pg_messages_expire,
     .history_append = pg_history_append,
     .history_list = pg_history_list,

@@ -314,6 +314,9 @@ static const char *const migrations[] = {
   X(MSG_FIND, "SELECT " MSG_COLS " FROM messages WHERE name = ?1 AND correlation_key IS ?2"        \
               " AND expires_ms > ?3 ORDER BY key")                                                 \
   X(MSG_BY_ID, "SELECT 1 FROM messages WHERE message_id = ?1 AND expires_ms > ?2")                 \
+  X(MSG_LIST, "SELECT " MSG_COLS " FROM messages WHERE key > ?1 ORDER BY key LIMIT ?2")            \
+  X(CORR_LIST, "SELECT message_key, process_id FROM message_correlations"                          \
+               " WHERE message_key > ?1 AND message_key <= ?2 ORDER BY message_key, process_id")   \
   X(CORR_GET, "SELECT 1 FROM message_correlations WHERE message_key = ?1 AND process_id = ?2")     \
   X(CORR_MARK, "INSERT OR IGNORE INTO message_correlations VALUES (?1, ?2)")                       \
   X(MSG_EXPIRE_CORR, "DELETE FROM message_correlations WHERE message_key IN"                       \
@@ -1703,6 +1706,49 @@ static int sq_message_correlated(struct cf_store *s, uint64_t message_key, const
   return CF_OK;
 }
 
+/* The marks of the listed messages m[0..n) (by key) are read with one statement over their keys. */
+static int sq_message_list(struct cf_store *s, uint64_t after_key, size_t limit,
+                           struct cf_store_message **out, size_t *n, struct cf_error *err) {
+  static const char what[] = "listing buffered messages";
+  struct cf_store_message *m = NULL;
+  size_t cnt = 0, at = 0;
+  sqlite3_stmt *st = NULL;
+  int rc, r = prep(s, ST_MSG_LIST, &st, err);
+  if (r) return r;
+  if (bind_key(st, 1, after_key) | bind_limit(st, 2, limit ? limit : 1000))
+    return bind_failed(s, st, err, what);
+  if ((r = fetch_all(s, st, sizeof *m, read_message, rel_message, (void **)&m, &cnt, err, what)))
+    return r;
+  if (cnt == 0) goto out;
+  if ((r = prep(s, ST_CORR_LIST, &st, err))) goto out;
+  if (bind_key(st, 1, after_key) | bind_key(st, 2, m[cnt - 1].key)) {
+    r = bind_failed(s, st, err, what);
+    goto out;
+  }
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    uint64_t key = col_key(st, 0);
+    while (at < cnt && m[at].key < key) at++;
+    if (at == cnt || m[at].key != key) continue; /* a mark of no message: not listed */
+    const unsigned char *pid = sqlite3_column_text(st, 1);
+    if (!pid || !cf__store_message_mark(&m[at], (const char *)pid,
+                                        (size_t)sqlite3_column_bytes(st, 1))) {
+      r = nomem(err, what);
+      break;
+    }
+  }
+  if (r == CF_OK && rc != SQLITE_ROW && rc != SQLITE_DONE) r = fail(s, rc, err, what);
+  sqlite3_reset(st);
+out:
+  if (r != CF_OK) {
+    for (size_t i = 0; i < cnt; i++) cf_store_message_release(&m[i]);
+    cf_free(m);
+    return r;
+  }
+  *out = m;
+  *n = cnt;
+  return CF_OK;
+}
+
 static int sq_messages_expire(struct cf_store *s, int64_t now_ms, size_t *removed,
                               struct cf_error *err) {
   static const char what[] = "expiring messages";
@@ -1972,6 +2018,7 @@ const struct cf_store_ops cf_store_sqlite = {
     .message_find = sq_message_find,
     .message_by_id = sq_message_by_id,
     .message_correlated = sq_message_correlated,
+    .message_list = sq_message_list,
     .messages_expire = sq_messages_expire,
     .history_append = sq_history_append,
     .history_list = sq_history_list,

@@ -5,13 +5,16 @@
 # database gets: two versions of the order model (jobs), a model waiting at a user task, one
 # waiting for a message, one at a timer an hour away; instances of each, some completed, some
 # waiting; a token, a user, a group; a custom record type with a unique field, records, a
-# trigger (not-while-active) whose instances wait at the user task. It is migrated into a new
-# PostgreSQL database (pg.sh); the counts printed must match; a second migration into the now
+# trigger (not-while-active) whose instances wait at the user task; two buffered messages (a TTL):
+# one no instance waited for, one already taken once by an instance of msgwait. It is migrated into
+# a new PostgreSQL database (pg.sh); the counts printed must match; a second migration into the now
 # non-empty target is refused. Then, on PostgreSQL, with the CLI: the same instances and keys are
 # there; the token, user and group are; the unique value is still taken; an update of an enrolled
 # record starts no second instance (the enrollment is active); every waiting instance is carried to
 # its end (jobs completed type by type, the user tasks completed, the message published); new keys
-# come after the source's. Fails (not skips) when no server can be started.
+# come after the source's; the buffered message is taken by an instance started to wait for it and
+# its id is still taken, and the one taken in the source is not taken by a second msgwait instance
+# (its correlation mark came along). Fails (not skips) when no server can be started.
 set -euo pipefail
 crmflow=$1
 src=$2
@@ -93,6 +96,12 @@ done_task=$(cf tasks --db "$db" --json | grep -o '"userTaskKey":"[0-9]*"' | tail
 cf tasks complete "$done_task" --db "$db" >/dev/null
 for i in 1 2; do running+=("$(cf start approval --db "$db" --json | key_of)"); done
 running+=("$(cf start msgwait --db "$db" --vars '{"id":"p-1"}' --json | key_of)")
+# Buffered messages: ping p-9 waits for an instance; ping p-5 reaches one (which ends) and stays
+# buffered, marked as taken by msgwait.
+cf message publish ping --key p-9 --ttl PT1H --id ping-9 --db "$db" >/dev/null
+once=$(cf start msgwait --db "$db" --vars '{"id":"p-5"}' --json | key_of)
+cf message publish ping --key p-5 --ttl PT1H --id ping-5 --db "$db" >/dev/null
+cf instances --db "$db" --state completed | grep -q "^$once " || fail "ping p-5 did not reach instance $once"
 timer_key=$(cf start later --db "$db" --json | key_of)
 # CRM: a custom type with a unique field, records, a trigger whose instances wait at the user task.
 cat >"$dir/trigger.json" <<'JSON'
@@ -126,7 +135,7 @@ cf records create project --db "$db" --fields '{"code":"P-2"}' >/dev/null
 src_active=$(cf instances --db "$db" --state active | grep -c '^[0-9]') || true
 src_completed=$(cf instances --db "$db" --state completed | grep -c '^[0-9]') || true
 [ "$src_active" -eq 9 ] || fail "$src_active active instances in the source, not 9"
-[ "$src_completed" -eq 4 ] || fail "$src_completed completed instances in the source, not 4"
+[ "$src_completed" -eq 5 ] || fail "$src_completed completed instances in the source, not 5"
 maxkey=$(cf instances --db "$db" --json --limit 1000 | grep -o '"processInstanceKey":"[0-9]*"' | grep -o '[0-9]*' | sort -n | tail -1)
 
 # Another leased for 3 s, last (the lease is copied: the job is leased there too until it runs out).
@@ -140,7 +149,7 @@ echo "$out"
 s=$(grep '^source:' <<<"$out" | sed 's/^source: *//')
 t=$(grep '^target:' <<<"$out" | sed 's/^target: *//')
 [ -n "$s" ] && [ "$s" = "$t" ] || fail "counts differ: $out"
-grep -q "instances active 9, completed 4, terminated 0; jobs 4; user tasks 4; incidents 1; definitions 5; records 3" <<<"$s" ||
+grep -q "instances active 9, completed 5, terminated 0; jobs 4; user tasks 4; incidents 1; definitions 5; records 3; messages 2" <<<"$s" ||
   fail "unexpected counts: $s"
 if out2=$(cf migrate --from "sqlite:$db" --to "$url" 2>&1); then fail "a second migration into a non-empty target was taken: $out2"; fi
 grep -q "not empty" <<<"$out2" || fail "second migration: $out2"
@@ -193,4 +202,13 @@ n=$(grep -c '^[0-9]' <<<"$left") || true
 # New keys come after the source's.
 nk=$(cf start msgwait --db "$url" --vars '{"id":"p-2"}' --json | key_of)
 [ "$nk" -gt "$maxkey" ] || fail "a new instance got key $nk, not past the source's $maxkey"
+# The buffered messages came along: ping-9's id is still taken, and an instance started to wait for
+# ping p-9 takes it and ends; ping p-5's mark too: a second msgwait instance does not take it.
+dup=$(cf message publish ping --key p-9 --ttl PT1H --id ping-9 --db "$url") || fail "publishing ping-9 again: $dup"
+grep -q "^duplicate" <<<"$dup" || fail "the message id ping-9 was free on PostgreSQL: $dup"
+k9=$(cf start msgwait --db "$url" --vars '{"id":"p-9"}' --json | key_of)
+cf instances --db "$url" --state completed | grep -q "^$k9 " ||
+  fail "instance $k9 did not take the buffered ping p-9: $(cf instances show "$k9" --db "$url")"
+k5=$(cf start msgwait --db "$url" --vars '{"id":"p-5"}' --json | key_of)
+cf instances --db "$url" --state active | grep -q "^$k5 " || fail "instance $k5 took ping p-5 a second time (its mark was lost)"
 echo "pg.migrate: done (${#running[@]} running instances carried to their end on $url)"

@@ -765,6 +765,106 @@ static void messages_buffer_deduplicate_and_expire(void **state) {
   O->close(s);
 }
 
+/* crmflow migrate copies buffered messages page by page, expired ones and marks included. */
+static void message_list_pages_through_every_message_with_its_marks(void **state) {
+  struct cf_error err = {0};
+  struct cf_store *s = open_db("msglist.db", CF_STORE_FAST);
+  struct cf_store_message m = {.key = 5, .name = (char *)"paid", .correlation_key = (char *)"o-1",
+                               .message_id = (char *)"mid-5", .variables = (char *)"{\"a\":1}",
+                               .published_ms = 100, .expires_ms = 200};
+  ok(O->message_insert(s, &m, &err), &err);
+  m.key = 7, m.name = (char *)"shipped", m.correlation_key = NULL, m.message_id = NULL;
+  m.variables = NULL, m.published_ms = 300, m.expires_ms = 9000;
+  ok(O->message_insert(s, &m, &err), &err);
+  m.key = 9, m.name = (char *)"paid", m.correlation_key = (char *)"o-2", m.expires_ms = 9500;
+  ok(O->message_insert(s, &m, &err), &err);
+  bool already;
+  ok(O->message_correlated(s, 7, "order", &already, true, &err), &err);
+  ok(O->message_correlated(s, 7, "lead", &already, true, &err), &err);
+  ok(O->message_correlated(s, 5, "order", &already, true, &err), &err);
+  /* A mark of no buffered message is not listed with a neighbour. */
+  ok(O->message_correlated(s, 8, "ghost", &already, true, &err), &err);
+
+  struct cf_store_message *got = NULL;
+  size_t n = 0;
+  /* Key 5 expired at 200: listed all the same (a copy keeps what is stored). */
+  ok(O->message_list(s, 0, 2, &got, &n, &err), &err);
+  assert_int_equal(n, 2);
+  assert_int_equal(got[0].key, 5);
+  assert_string_equal(got[0].name, "paid");
+  assert_string_equal(got[0].correlation_key, "o-1");
+  assert_string_equal(got[0].message_id, "mid-5");
+  assert_string_equal(got[0].variables, "{\"a\":1}");
+  assert_int_equal(got[0].published_ms, 100);
+  assert_int_equal(got[0].expires_ms, 200);
+  assert_int_equal(got[0].ncorrelated, 1);
+  assert_string_equal(got[0].correlated[0], "order");
+  assert_int_equal(got[1].key, 7);
+  assert_null(got[1].correlation_key);
+  assert_null(got[1].message_id);
+  assert_null(got[1].variables);
+  assert_int_equal(got[1].expires_ms, 9000);
+  assert_int_equal(got[1].ncorrelated, 2);
+  assert_string_equal(got[1].correlated[0], "lead");
+  assert_string_equal(got[1].correlated[1], "order");
+  for (size_t k = 0; k < n; k++) cf_store_message_release(&got[k]);
+  cf_free(got);
+  /* The next page starts after the last key seen. */
+  ok(O->message_list(s, 7, 2, &got, &n, &err), &err);
+  assert_int_equal(n, 1);
+  assert_int_equal(got[0].key, 9);
+  assert_int_equal(got[0].ncorrelated, 0);
+  assert_null(got[0].correlated);
+  cf_store_message_release(&got[0]);
+  cf_free(got);
+  ok(O->message_list(s, 9, 2, &got, &n, &err), &err);
+  assert_int_equal(n, 0);
+  cf_free(got);
+  /* limit 0: the default page, every message here. */
+  ok(O->message_list(s, 0, 0, &got, &n, &err), &err);
+  assert_int_equal(n, 3);
+  for (size_t k = 0; k < n; k++) cf_store_message_release(&got[k]);
+  cf_free(got);
+  /* Other reads leave the marks out. */
+  ok(O->message_find(s, "shipped", NULL, 500, &got, &n, &err), &err);
+  assert_int_equal(n, 1);
+  assert_null(got[0].correlated);
+  assert_int_equal(got[0].ncorrelated, 0);
+  cf_store_message_release(&got[0]);
+  cf_free(got);
+  /* Expiry takes the marks with the message. */
+  size_t removed = 0;
+  ok(O->messages_expire(s, 1000, &removed, &err), &err);
+  assert_int_equal(removed, 1);
+  ok(O->message_list(s, 0, 10, &got, &n, &err), &err);
+  assert_int_equal(n, 2);
+  assert_int_equal(got[0].key, 7);
+  assert_int_equal(got[0].ncorrelated, 2);
+  for (size_t k = 0; k < n; k++) cf_store_message_release(&got[k]);
+  cf_free(got);
+  /* Out of memory at any allocation: CF_ENOMEM, nothing handed out, nothing leaked. */
+  int failures = 0;
+  for (long k = 0;; k++) {
+    got = NULL, n = 77;
+    cf_alloc_fail_after(k);
+    int rc = O->message_list(s, 0, 10, &got, &n, &err);
+    cf_alloc_fail_reset();
+    if (rc == CF_OK) {
+      assert_int_equal(n, 2);
+      assert_int_equal(got[0].ncorrelated, 2);
+      for (size_t i = 0; i < n; i++) cf_store_message_release(&got[i]);
+      cf_free(got);
+      break;
+    }
+    failures++;
+    assert_int_equal(rc, CF_ENOMEM);
+    assert_null(got);
+    assert_int_equal(n, 77);
+  }
+  assert_true(failures > 3);
+  O->close(s);
+}
+
 static void history_appends_lists_and_prunes(void **state) {
   struct cf_error err = {0};
   struct cf_store *s = open_db("hist.db", CF_STORE_FAST);
@@ -1263,6 +1363,7 @@ int main(void) {
       cmocka_unit_test(reader_does_not_wait_for_the_writer),
       cmocka_unit_test(timers_come_due_in_order),
       cmocka_unit_test(messages_buffer_deduplicate_and_expire),
+      cmocka_unit_test(message_list_pages_through_every_message_with_its_marks),
       cmocka_unit_test(history_appends_lists_and_prunes),
       cmocka_unit_test(out_of_memory_while_building_rows),
       cmocka_unit_test(an_undone_operation_leaves_nothing_and_the_batch_goes_on),
