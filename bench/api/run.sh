@@ -7,6 +7,7 @@
 #
 # Each prints one RESULT line (requests per second, p50 and p99 latency, errors); the server is a
 # fresh `crmflow serve` on a temporary database, and wrk runs beside it on the same 2 cores.
+# BENCH_DB=postgres://... runs the server on that (empty) PostgreSQL database instead.
 set -euo pipefail
 bin=$(realpath "$1")
 secs=${2:-10}
@@ -15,7 +16,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/crmflow-bench-api.XXXXXX")
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
 command -v wrk >/dev/null || { echo "bench/api: wrk is missing (scripts/deps.sh installs it)" >&2; exit 2; }
-db="$tmp/bench.db"
+db=${BENCH_DB:-$tmp/bench.db}
 token=$("$bin" token create --db "$db" --name bench --role admin 2>/dev/null)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$bin" serve --db "$db" --listen "127.0.0.1:$port" 2>"$tmp/serve.log" &
