@@ -370,6 +370,8 @@ static int create_run(struct cf_runtime *rt, struct api_cmd *c, struct cf_error 
                         k->process_id);
   }
   if (rc) return rc;
+  /* The instance just started is in the runtime's cache, with its definition: no read. */
+  if (cf_runtime_cached_definition(rt, k->instance_key, &k->definition_key, &k->version_out) == CF_OK) return CF_OK;
   const struct cf_store_ops *ops;
   struct cf_store *st;
   cf_runtime_store(rt, &ops, &st);

@@ -129,6 +129,14 @@ int cf_runtime_start(struct cf_runtime *rt, const char *process_id, int32_t vers
                      const struct cf_feel_value *variables, const char *business_key,
                      uint64_t *instance_key, struct cf_error *err);
 
+/*
+ * The definition (key and version) of an instance this runtime holds in its
+ * cache (one it just started, say), without reading the store: CF_ENOTFOUND
+ * when it is not cached (the caller reads the store).
+ */
+int cf_runtime_cached_definition(struct cf_runtime *rt, uint64_t instance_key, uint64_t *definition_key,
+                                 int32_t *version);
+
 /* An activated job, with the variables visible at its element (a JSON object). */
 struct cf_runtime_job {
   struct cf_store_job job;

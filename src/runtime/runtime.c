@@ -863,6 +863,15 @@ static int batch_split(struct cf_runtime *rt) {
 
 unsigned cf_runtime_batch_part(const struct cf_runtime *rt) { return rt->batch_part; }
 
+int cf_runtime_cached_definition(struct cf_runtime *rt, uint64_t instance_key, uint64_t *definition_key,
+                                 int32_t *version) {
+  struct rt_inst *ri = cache_find(rt, instance_key);
+  if (!ri || !ri->m) return CF_ENOTFOUND;
+  *definition_key = ri->m->def_key;
+  *version = ri->m->version;
+  return CF_OK;
+}
+
 int cf_runtime_batch_begin(struct cf_runtime *rt, struct cf_error *err) {
   if (rt->in_batch) return cf_error_set(err, CF_EINVAL, "a batch is already open");
   latest_forget(rt);
